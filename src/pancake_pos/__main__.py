@@ -1,0 +1,5 @@
+"""`python -m pancake_pos` runs the command line."""
+
+from pancake_pos.cli import main
+
+main()
