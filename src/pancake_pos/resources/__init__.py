@@ -1,0 +1,7 @@
+"""The API's resources: one module per resource, the async class and its sync twin side by side."""
+
+from __future__ import annotations
+
+from .webhooks import AsyncWebhooks
+
+__all__ = ["AsyncWebhooks"]

@@ -1,0 +1,443 @@
+"""`client.webhooks`: the shop's webhooks and their delivery history.
+
+Each method checks its arguments (raising `ValueError` or `TypeError` naming the bad one before
+anything is sent), makes one request through the client's transport, and returns the model the
+API documents. All paths are under `/shops/{shop_id}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import _validation as check
+from .._pagination import AsyncDeliveryIterator, AsyncDeliveryPageIterator
+from .._transport import path_segment
+from .._types import NOT_GIVEN, DateLike, NotGiven
+from ..models import (
+    ClearHistoryResult,
+    DeliveryPage,
+    DeliveryStatus,
+    PendingDeliveries,
+    RetryWebhookResult,
+    RotateSecretResult,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookList,
+    WebhookStats,
+    WebhookTestResult,
+)
+
+if TYPE_CHECKING:
+    from .._client import AsyncPancakeClient
+
+__all__ = ["AsyncWebhooks"]
+
+
+class AsyncWebhooks:
+    """The webhook operations of an `AsyncPancakeClient`, reached as `client.webhooks`.
+
+    Example:
+
+        async with AsyncPancakeClient() as client:
+            hooks = await client.webhooks.list()
+            for hook in hooks.data:
+                print(hook.id, hook.url, hook.health_status.status)
+    """
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncPancakeClient) -> None:
+        self._client = client
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    async def list(self) -> WebhookList:
+        """List the shop's webhooks, newest first (`GET /webhooks`). Secrets are not included.
+
+        Example:
+
+            hooks = await client.webhooks.list()
+            active = [hook for hook in hooks.data if hook.is_active]
+        """
+        return await self._client._transport.request("GET", "/webhooks", cast_to=WebhookList)
+
+    async def get_by_id(self, webhook_id: str) -> Webhook:
+        """Get one webhook, with its `secret_key` and health (`GET /webhooks/{webhook_id}`).
+
+        Raises `NotFoundError` when there is no such webhook.
+
+        Example:
+
+            hook = await client.webhooks.get_by_id("wh_2ZbX9kQ1")
+            print(hook.health_status.success_rate)
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
+        return await self._client._transport.request("GET", path, cast_to=Webhook)
+
+    async def create(
+        self,
+        *,
+        url: str,
+        events: Sequence[WebhookEvent | str],
+        description: str | None = None,
+        is_active: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> Webhook:
+        """Register a webhook (`POST /webhooks`). The answer carries its signing `secret_key`.
+
+        Args:
+            url: the absolute http(s) URL deliveries are POSTed to.
+            events: the events to receive (`WebhookEvent` members or names like
+                `"order.created"`; a well-formed name the SDK does not know yet is accepted).
+            description: a note for people (left out when `None`).
+            is_active: whether the webhook starts active (the service's default: `True`).
+            idempotency_key: the `Idempotency-Key` header; a new UUID when left out.
+
+        Example:
+
+            hook = await client.webhooks.create(
+                url="https://shop.example.com/webhooks/orders",
+                events=[WebhookEvent.ORDER_CREATED, "order.status_changed"],
+                description="New orders",
+            )
+            save_secret(hook.secret_key)
+        """
+        body: dict[str, Any] = {
+            "url": check.http_url(url, "url"),
+            "events": check.event_names(events, "events"),
+        }
+        if description is not None:
+            body["description"] = check.description(description, "description")
+        if is_active is not None:
+            body["is_active"] = check.boolean(is_active, "is_active")
+        return await self._client._transport.request(
+            "POST",
+            "/webhooks",
+            json=body,
+            cast_to=Webhook,
+            idempotency_key=check.idempotency_key(idempotency_key),
+        )
+
+    async def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str | NotGiven = NOT_GIVEN,
+        events: Sequence[WebhookEvent | str] | NotGiven = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+    ) -> Webhook:
+        """Change some fields of a webhook (`PUT /webhooks/{webhook_id}`).
+
+        Only the fields passed are sent; the others keep their value. `description=None` is sent
+        as `null` and clears the description. (`url`, `events` and `is_active` cannot be null in
+        the API, so `None` there raises `TypeError` before anything is sent.)
+
+        Example:
+
+            hook = await client.webhooks.update("wh_1", events=["order.created"], description=None)
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
+        body: dict[str, Any] = {}
+        if not isinstance(url, NotGiven):
+            body["url"] = check.http_url(url, "url")
+        if not isinstance(events, NotGiven):
+            body["events"] = check.event_names(events, "events")
+        if not isinstance(description, NotGiven):
+            body["description"] = (
+                None if description is None else check.description(description, "description")
+            )
+        if not isinstance(is_active, NotGiven):
+            body["is_active"] = check.boolean(is_active, "is_active")
+        return await self._client._transport.request("PUT", path, json=body, cast_to=Webhook)
+
+    async def delete(self, webhook_id: str) -> None:
+        """Delete a webhook, its pending retries and its history (`DELETE /webhooks/{webhook_id}`).
+
+        Example:
+
+            await client.webhooks.delete("wh_2ZbX9kQ1")
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
+        await self._client._transport.request("DELETE", path, cast_to=None)
+
+    async def set_active(self, webhook_id: str, is_active: bool) -> Webhook:
+        """Enable or disable a webhook (`PUT /webhooks/{webhook_id}/set-active`).
+
+        Example:
+
+            hook = await client.webhooks.set_active("wh_2ZbX9kQ1", False)
+            assert not hook.is_active
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/set-active"
+        body = {"is_active": check.boolean(is_active, "is_active")}
+        return await self._client._transport.request("PUT", path, json=body, cast_to=Webhook)
+
+    async def test(
+        self,
+        webhook_id: str,
+        event: WebhookEvent | str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> WebhookTestResult:
+        """Deliver one test event to the webhook now and report the outcome.
+
+        `POST /webhooks/{webhook_id}/test` with `{event, payload}`; `payload` becomes the event's
+        `data` (the service uses a sample when it is `None`, and it is then left out).
+
+        Example:
+
+            result = await client.webhooks.test(
+                "wh_1", WebhookEvent.ORDER_CREATED, {"order_id": "test-123"}
+            )
+            if result.status != DeliveryStatus.SUCCESS:
+                await client.webhooks.set_active("wh_1", False)
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/test"
+        body: dict[str, Any] = {"event": check.event_name(event, "event")}
+        if payload is not None:
+            body["payload"] = check.payload(payload, "payload")
+        return await self._client._transport.request(
+            "POST",
+            path,
+            json=body,
+            cast_to=WebhookTestResult,
+            idempotency_key=check.idempotency_key(idempotency_key),
+        )
+
+    async def rotate_secret(
+        self, webhook_id: str, *, idempotency_key: str | None = None
+    ) -> RotateSecretResult:
+        """Issue a new signing secret (`POST /webhooks/{webhook_id}/rotate-secret`).
+
+        For a grace period deliveries carry signatures with both the new and the previous secret.
+
+        Example:
+
+            rotated = await client.webhooks.rotate_secret("wh_1")
+            verifier = WebhookVerifier([rotated.secret_key, old_secret])
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/rotate-secret"
+        return await self._client._transport.request(
+            "POST",
+            path,
+            cast_to=RotateSecretResult,
+            idempotency_key=check.idempotency_key(idempotency_key),
+        )
+
+    async def get_stats(
+        self, webhook_id: str, *, from_date: DateLike, to_date: DateLike
+    ) -> WebhookStats:
+        """Delivery statistics of a webhook over whole UTC days, both inclusive.
+
+        `GET /webhooks/{webhook_id}/stats?from_date&to_date`. Dates are `datetime.date` objects
+        or `YYYY-MM-DD` strings (a `datetime.datetime` is refused: take its `.date()` in the time
+        zone you mean); `from_date` must not be after `to_date`.
+
+        Example:
+
+            stats = await client.webhooks.get_stats(
+                "wh_1", from_date="2024-04-01", to_date=datetime.date(2024, 4, 29)
+            )
+            print(stats.success_count / max(stats.total_deliveries, 1))
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/stats"
+        start, end = check.date_range(from_date, to_date, required=True)
+        return await self._client._transport.request(
+            "GET", path, params={"from_date": start, "to_date": end}, cast_to=WebhookStats
+        )
+
+    async def clear_delivery_history(
+        self,
+        webhook_id: str,
+        *,
+        before_date: DateLike | None = None,
+        status: DeliveryStatus | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ClearHistoryResult:
+        """Delete a webhook's completed deliveries (`POST /webhooks/{webhook_id}/clear-history`).
+
+        Optionally only those created before `before_date` (UTC, exclusive) and/or with the
+        given `status` (`"success"` or `"failed"`). Pending retries are kept.
+
+        Example:
+
+            result = await client.webhooks.clear_delivery_history(
+                "wh_1", before_date="2024-04-01", status=DeliveryStatus.FAILED
+            )
+            print(result.deleted_count)
+        """
+        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/clear-history"
+        body: dict[str, Any] = {}
+        if before_date is not None:
+            body["before_date"] = check.day(before_date, "before_date")
+        if status is not None:
+            body["status"] = check.delivery_status(status, "status")
+        return await self._client._transport.request(
+            "POST",
+            path,
+            json=body,
+            cast_to=ClearHistoryResult,
+            idempotency_key=check.idempotency_key(idempotency_key),
+        )
+
+    # -- deliveries -------------------------------------------------------------------------
+
+    async def list_deliveries(
+        self,
+        *,
+        webhook_id: str | None = None,
+        page_size: int | None = None,
+        page_number: int | None = None,
+        status: DeliveryStatus | str | None = None,
+        event: WebhookEvent | str | None = None,
+        from_date: DateLike | None = None,
+        to_date: DateLike | None = None,
+    ) -> DeliveryPage:
+        """One page of the shop's delivery history, newest first (`GET /webhook-deliveries`).
+
+        Args:
+            webhook_id: only deliveries of this webhook.
+            page_size: deliveries per page, 1..100 (the service's default: 20).
+            page_number: the page, from 1.
+            status: only `"success"` or `"failed"` deliveries (or a `DeliveryStatus`).
+            event: only deliveries of this event.
+            from_date: only deliveries created on or after this UTC day.
+            to_date: only deliveries created on or before this UTC day.
+
+        Example:
+
+            page = await client.webhooks.list_deliveries(status="failed", page_size=20)
+            print(f"{page.total} failed deliveries on {page.total_pages} pages")
+        """
+        params = check.delivery_filters(
+            webhook_id=webhook_id,
+            status=status,
+            event=event,
+            from_date=from_date,
+            to_date=to_date,
+        )
+        if page_size is not None:
+            params["page_size"] = check.page_size(page_size, "page_size")
+        if page_number is not None:
+            params["page_number"] = check.page_number(page_number, "page_number")
+        return await self._client._transport.request(
+            "GET", "/webhook-deliveries", params=params, cast_to=DeliveryPage
+        )
+
+    def iter_deliveries(
+        self,
+        *,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        event: WebhookEvent | str | None = None,
+        from_date: DateLike | None = None,
+        to_date: DateLike | None = None,
+        page_size: int = 100,
+    ) -> AsyncDeliveryIterator:
+        """Walk the whole filtered delivery history, newest first, one delivery at a time.
+
+        Pages are fetched lazily (the next one only when the current one is used up), one page
+        is held in memory, and no delivery id is yielded twice even when new deliveries arrive
+        while the walk runs. Arguments are checked now, before the first request. Breaking out
+        early leaves nothing behind; `aclose()` ends the walk explicitly.
+
+        Example:
+
+            async for delivery in client.webhooks.iter_deliveries(status="failed"):
+                print(delivery.id, delivery.failure_reason)
+        """
+        pages = self.iter_delivery_pages(
+            webhook_id=webhook_id,
+            status=status,
+            event=event,
+            from_date=from_date,
+            to_date=to_date,
+            page_size=page_size,
+        )
+        return AsyncDeliveryIterator(pages)
+
+    def iter_delivery_pages(
+        self,
+        *,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        event: WebhookEvent | str | None = None,
+        from_date: DateLike | None = None,
+        to_date: DateLike | None = None,
+        page_size: int = 100,
+    ) -> AsyncDeliveryPageIterator:
+        """Walk the filtered delivery history a page (`DeliveryPage`) at a time.
+
+        Same behaviour as `iter_deliveries()`; a page's `data` leaves out deliveries already
+        yielded on an earlier page (they shift down when new deliveries arrive at the head).
+
+        Example:
+
+            async for page in client.webhooks.iter_delivery_pages(webhook_id="wh_1"):
+                print(f"page {page.page_number}/{page.total_pages}: {len(page.data)}")
+        """
+        params = check.delivery_filters(
+            webhook_id=webhook_id,
+            status=status,
+            event=event,
+            from_date=from_date,
+            to_date=to_date,
+        )
+        params["page_size"] = check.page_size(page_size, "page_size")
+        return AsyncDeliveryPageIterator(self._fetch_delivery_page, params)
+
+    async def _fetch_delivery_page(self, params: dict[str, Any]) -> DeliveryPage:
+        return await self._client._transport.request(
+            "GET", "/webhook-deliveries", params=params, cast_to=DeliveryPage
+        )
+
+    async def get_delivery_by_id(self, delivery_id: str) -> WebhookDelivery:
+        """Get one delivery attempt, with the receiver's answer.
+
+        `GET /webhook-deliveries/{delivery_id}`.
+
+        Example:
+
+            delivery = await client.webhooks.get_delivery_by_id("dlv_7Hq3mN0p")
+            if delivery.response is not None:
+                print(delivery.response.status_code)
+        """
+        path = f"/webhook-deliveries/{path_segment(check.identifier(delivery_id, 'delivery_id'))}"
+        return await self._client._transport.request("GET", path, cast_to=WebhookDelivery)
+
+    async def retry_delivery(
+        self, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> RetryWebhookResult:
+        """Send a delivery's event to its webhook again now; recorded as a new delivery.
+
+        `POST /webhook-deliveries/{delivery_id}/retry`.
+
+        Example:
+
+            async for failed in client.webhooks.iter_deliveries(status="failed"):
+                outcome = await client.webhooks.retry_delivery(failed.id)
+                print(failed.id, "->", outcome.delivery_id, outcome.status)
+        """
+        delivery = path_segment(check.identifier(delivery_id, "delivery_id"))
+        return await self._client._transport.request(
+            "POST",
+            f"/webhook-deliveries/{delivery}/retry",
+            cast_to=RetryWebhookResult,
+            idempotency_key=check.idempotency_key(idempotency_key),
+        )
+
+    async def get_pending_deliveries(self) -> PendingDeliveries:
+        """The automatic retries still to come, soonest first (`GET /webhook-deliveries/pending`).
+
+        Example:
+
+            pending = await client.webhooks.get_pending_deliveries()
+            print(pending.total_count, [d.next_attempt_at for d in pending.deliveries])
+        """
+        return await self._client._transport.request(
+            "GET", "/webhook-deliveries/pending", cast_to=PendingDeliveries
+        )
