@@ -1,0 +1,78 @@
+"""``python -m codegen [--check] [--spec PATH] [--output PATH]``.
+
+Exit codes: 0 done (or, with ``--check``, up to date); 1 ``--check`` found the committed file out of
+date; 2 the API description holds something the generator refuses (the message says where).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen import CodegenError, generate
+from codegen.render import REPO_ROOT
+
+__all__ = ["main"]
+
+DEFAULT_SPEC = REPO_ROOT / "openapi" / "pancake-pos-webhooks.yaml"
+DEFAULT_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "models.py"
+MAX_DIFF_LINES = 60
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen",
+        description="Generate the attrs models from the OpenAPI description.",
+    )
+    parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="the OpenAPI document")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the models module")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the output differs from a fresh generation",
+    )
+    args = parser.parse_args(argv)
+    try:
+        fresh = generate(args.spec)
+    except CodegenError as exc:
+        print(f"codegen: error: {exc}", file=sys.stderr)
+        return 2
+    current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+    if args.check:
+        return _check(current, fresh, args.output)
+    if current != fresh:
+        args.output.write_text(fresh, encoding="utf-8")
+        print(f"codegen: wrote {args.output}")
+    else:
+        print(f"codegen: {args.output} is up to date")
+    return 0
+
+
+def _check(current: str, fresh: str, output: Path) -> int:
+    if current == fresh:
+        print(f"codegen: {output} is up to date")
+        return 0
+    diff = list(
+        difflib.unified_diff(
+            current.splitlines(),
+            fresh.splitlines(),
+            fromfile=f"{output} (committed)",
+            tofile=f"{output} (generated)",
+            lineterm="",
+        )
+    )
+    changed = sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+    print(f"codegen: {output} is out of date ({changed} lines differ):", file=sys.stderr)
+    print("\n".join(diff[:MAX_DIFF_LINES]), file=sys.stderr)
+    if len(diff) > MAX_DIFF_LINES:
+        print(f"... {len(diff) - MAX_DIFF_LINES} more diff lines", file=sys.stderr)
+    print("codegen: run `python -m codegen` and commit the result", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
