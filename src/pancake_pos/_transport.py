@@ -1,0 +1,497 @@
+"""One API request: build it, send it through the shared pool, retry it, map errors, decode it.
+
+The retry policy (CONTRACT section 5), driven by tenacity:
+
+* GET, PUT and DELETE are retried on connection failures, timeouts and dropped connections, and
+  on the statuses 408, 429, 500, 502, 503 and 504.
+* POST is retried only when the server cannot have acted on it: the connection was never made
+  (refused, connect timeout, no pooled connection), or it answered 429 or 503. Every POST carries
+  an `Idempotency-Key`, the same on each of its retries.
+* A server's `x-should-retry: true|false` header overrides the status rule.
+* The wait is the server's `Retry-After` (seconds or an HTTP date) or `retry-after-ms` when it is
+  more than 0 and at most 60 seconds; otherwise `min(0.5 * 2**n, 8)` seconds times a jitter
+  factor in [0.75, 1]. A longer `Retry-After` is not slept on: the error is raised at once with
+  its `.retry_after` set.
+
+The API key is sent as the `api_key` query parameter and shown nowhere: URLs in log lines and
+errors go through `redact_url()`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import platform
+import random
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar, overload
+from urllib.parse import quote
+
+import anyio
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from ._converter import structure
+from ._logging import logger, redact_text, redact_url
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    status_error_class,
+)
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "MAX_RETRY_AFTER",
+    "RETRYABLE_STATUSES",
+    "USER_AGENT",
+    "HttpPool",
+    "Sleep",
+    "Transport",
+    "backoff_delay",
+    "parse_retry_after",
+    "path_segment",
+    "redact_url",
+]
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+USER_AGENT: Final = (
+    f"pancake-pos/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+)
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+POST_RETRYABLE_STATUSES: Final = frozenset({429, 503})
+MAX_RETRY_AFTER: Final = 60.0
+"""The longest `Retry-After` (seconds) the SDK sleeps on before retrying."""
+DEFAULT_MAX_CONNECTIONS: Final = 100
+"""httpx's default pool size, used when an injected client's pool size cannot be read."""
+
+_ERROR_TEXT_LIMIT = 300
+
+
+def path_segment(value: str) -> str:
+    """Percent-encode `value` as one path segment (`/`, `?`, `#`, `%` and spaces included).
+
+    >>> path_segment("wh/1 ?")
+    'wh%2F1%20%3F'
+    """
+    return quote(value, safe="")
+
+
+def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """The wait the server asked for, in seconds: `retry-after-ms`, else `Retry-After` as seconds
+    or as an HTTP date. `None` when absent or unreadable.
+
+    >>> parse_retry_after(httpx.Headers({"Retry-After": "2"}))
+    2.0
+    >>> parse_retry_after(httpx.Headers({"retry-after-ms": "1500"}))
+    1.5
+    """
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            value = float(milliseconds) / 1000
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return value
+    text = headers.get("retry-after")
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return when.timestamp() - (time.time() if now is None else now)
+    return value if math.isfinite(value) else None
+
+
+def backoff_delay(retry_number: int) -> float:
+    """The wait before retry number `retry_number` (0 for the first) without a `Retry-After`:
+    `min(0.5 * 2**n, 8)` seconds times a random factor in [0.75, 1]."""
+    base: float = min(0.5 * 2.0**retry_number, 8.0)
+    return base * random.uniform(0.75, 1.0)
+
+
+def _pool_size(http_client: httpx.AsyncClient) -> int:
+    """The most connections `http_client`'s transport opens (httpx's pool or httpx-aiohttp's)."""
+    transport = getattr(http_client, "_transport", None)
+    pool = getattr(transport, "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    if size is None:
+        limits = getattr(transport, "limits", None)
+        size = getattr(limits, "max_connections", None)
+    if isinstance(size, int) and size > 0:
+        return size
+    return DEFAULT_MAX_CONNECTIONS
+
+
+class HttpPool:
+    """The `httpx.AsyncClient` a client and all its `with_options()` copies share.
+
+    It also holds the gate: a semaphore of the pool's size that keeps the number of requests in
+    flight at or under the number of connections. httpx 0.28's pool (httpcore 1.0) slows down
+    badly when many requests queue on it (encode/httpx#3215); waiting at the gate instead keeps
+    1,000 concurrent calls fast.
+    """
+
+    __slots__ = ("_gate", "closed", "http_client", "owned")
+
+    def __init__(self, http_client: httpx.AsyncClient | None) -> None:
+        self.owned = http_client is None
+        self.http_client = httpx.AsyncClient() if http_client is None else http_client
+        self._gate = anyio.Semaphore(_pool_size(self.http_client), fast_acquire=True)
+        self.closed = False
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` once the gate lets it through, and read the whole answer."""
+        async with self._gate:
+            return await self.http_client.send(request)
+
+    async def aclose(self) -> None:
+        """Close the `httpx.AsyncClient` if the SDK created it; a caller's client is left open."""
+        if self.owned and not self.closed:
+            self.closed = True
+            await self.http_client.aclose()
+
+
+def _connection_never_made(error: BaseException | None) -> bool:
+    """Whether an httpx error proves the request never reached the server (safe to resend)."""
+    if not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    # httpx-aiohttp maps every aiohttp ClientConnectionError (a dropped connection too) to
+    # ConnectTimeout; only aiohttp's connector errors mean "never connected".
+    aiohttp = sys.modules.get("aiohttp")
+    cause = error.__cause__
+    if aiohttp is not None and isinstance(cause, aiohttp.ClientError):
+        return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return True
+
+
+def _describe(error: BaseException) -> str:
+    """A short reason for a retry log line."""
+    if isinstance(error, APIStatusError):
+        return f"{error.status_code} {error.code or error.response.reason_phrase}".strip()
+    cause = error.__cause__
+    return type(cause if cause is not None else error).__name__
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "")
+    return "json" in content_type.lower()
+
+
+def _encode_json(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class Transport:
+    """Sends the requests of one client configuration (a client, or one of its copies).
+
+    Example (what a resource method does):
+
+        webhook = await transport.request("GET", "/webhooks/wh_1", cast_to=Webhook)
+    """
+
+    __slots__ = (
+        "_headers",
+        "_post_headers",
+        "_prefix",
+        "_query",
+        "_secrets",
+        "api_key",
+        "base_url",
+        "max_retries",
+        "pool",
+        "shop_id",
+        "sleep",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        pool: HttpPool,
+        base_url: str,
+        api_key: str,
+        shop_id: str,
+        timeout: httpx.Timeout,
+        max_retries: int,
+        headers: Mapping[str, str],
+        sleep: Sleep = anyio.sleep,
+    ) -> None:
+        self.pool = pool
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.shop_id = shop_id
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.sleep = sleep
+        self._prefix = f"{self.base_url}/shops/{path_segment(shop_id)}"
+        self._query = {"api_key": api_key}
+        merged = httpx.Headers({"Accept": "application/json", "User-Agent": USER_AGENT})
+        merged.update(headers)
+        self._headers = dict(merged)
+        self._post_headers = {**self._headers, "content-type": "application/json"}
+        self._secrets = (api_key, path_segment(api_key), quote(api_key))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers sent with every request (a copy)."""
+        return dict(self._headers)
+
+    def copy(
+        self,
+        *,
+        timeout: httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Transport:
+        """The same transport with some settings changed, on the same pool."""
+        return Transport(
+            pool=self.pool,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            shop_id=self.shop_id,
+            timeout=self.timeout if timeout is None else timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            headers=self._headers if headers is None else {**self._headers, **headers},
+            sleep=self.sleep,
+        )
+
+    # -- one call ---------------------------------------------------------------------------
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: None,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> None: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T] | None,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> T | None:
+        """Send `method path` (relative to `/shops/{shop_id}`), retrying as the policy says, and
+        decode the answer into `cast_to` (`None`: no body expected, as for DELETE).
+
+        `params` are query parameters (values already checked, `None` already left out), `json`
+        the JSON body. A POST gets an `Idempotency-Key` (`idempotency_key` or a new UUID).
+        """
+        request = self._build(method, path, params, json, idempotency_key)
+        if self.max_retries == 0:
+            response = await self._attempt(request)
+        else:
+            response = await self._retrying()(self._attempt, request)
+        return self._decode(response, cast_to)
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> httpx.Request:
+        headers = self._headers
+        content = None
+        if body is not None:
+            headers = self._post_headers
+            content = _encode_json(body)
+        if method == "POST":
+            headers = {**headers, "idempotency-key": idempotency_key or str(uuid.uuid4())}
+        query = self._query if not params else {**self._query, **params}
+        return self.pool.http_client.build_request(
+            method,
+            self._prefix + path,
+            params=query,
+            headers=headers,
+            content=content,
+            timeout=self.timeout,
+        )
+
+    async def _attempt(self, request: httpx.Request) -> httpx.Response:
+        """One try: send, and turn a failure into the SDK's exception (raised)."""
+        debug = logger.isEnabledFor(logging.DEBUG)
+        if debug:
+            logger.debug("Request: %s %s", request.method, redact_url(request.url))
+        try:
+            response = await self.pool.send(request)
+        except httpx.TimeoutException as error:
+            raise APITimeoutError(request, self._connection_message(request, error)) from error
+        except httpx.HTTPError as error:
+            raise APIConnectionError(request, self._connection_message(request, error)) from error
+        if debug:
+            logger.debug(
+                "Response: %s %s -> %d (request_id=%s)",
+                request.method,
+                redact_url(request.url),
+                response.status_code,
+                response.headers.get("x-request-id"),
+            )
+        if response.status_code < 300:
+            return response
+        raise self._status_error(response)
+
+    def _connection_message(self, request: httpx.Request, error: httpx.HTTPError) -> str:
+        kind = (
+            "Request timed out" if isinstance(error, httpx.TimeoutException) else "Connection error"
+        )
+        detail = redact_text(str(error) or type(error).__name__, self._secrets)
+        return f"{kind}: {request.method} {request.url.path}: {detail}"
+
+    # -- retries ----------------------------------------------------------------------------
+
+    def _retrying(self) -> AsyncRetrying:
+        # A fresh object per call: tenacity keeps its per-call state on the object.
+        return AsyncRetrying(
+            sleep=self.sleep,
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(self._should_retry),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    @staticmethod
+    def _should_retry(error: BaseException) -> bool:
+        if isinstance(error, APIStatusError):
+            if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
+                return False
+            override = error.response.headers.get("x-should-retry")
+            if override == "true":
+                return True
+            if override == "false":
+                return False
+            if error.request.method == "POST":
+                return error.status_code in POST_RETRYABLE_STATUSES
+            return error.status_code in RETRYABLE_STATUSES
+        if isinstance(error, APIConnectionError):
+            return error.request.method != "POST" or _connection_never_made(error.__cause__)
+        return False
+
+    @staticmethod
+    def _wait(retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = error.retry_after if isinstance(error, APIStatusError) else None
+        if retry_after is not None and 0 < retry_after <= MAX_RETRY_AFTER:
+            return retry_after
+        return backoff_delay(retry_state.attempt_number - 1)
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if not isinstance(error, APIError):
+            return
+        logger.info(
+            "Retrying %s %s (attempt %d of %d) after %s; waiting %.2f s",
+            error.request.method,
+            redact_url(error.request.url.path),
+            retry_state.attempt_number + 1,
+            self.max_retries + 1,
+            _describe(error),
+            retry_state.upcoming_sleep,
+        )
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def _status_error(self, response: httpx.Response) -> APIStatusError:
+        content = response.content
+        body: object = None
+        if content:
+            try:
+                body = json.loads(content)
+            except (ValueError, RecursionError):
+                body = response.text
+        code = message = None
+        details: dict[str, Any] | None = None
+        envelope = body.get("error") if isinstance(body, dict) else None
+        if isinstance(envelope, dict):
+            code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
+            message = envelope.get("message") if isinstance(envelope.get("message"), str) else None
+            details = envelope.get("details") if isinstance(envelope.get("details"), dict) else None
+        elif (
+            isinstance(body, str)
+            and body.strip()
+            and "html" not in response.headers.get("content-type", "")
+        ):
+            message = " ".join(body.split())[:_ERROR_TEXT_LIMIT]
+        return status_error_class(response.status_code)(
+            redact_text(message or response.reason_phrase or "error", self._secrets),
+            response=response,
+            body=body,
+            code=code,
+            details=details,
+            request_id=response.headers.get("x-request-id"),
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    @overload
+    def _decode(self, response: httpx.Response, cast_to: type[T]) -> T: ...
+
+    @overload
+    def _decode(self, response: httpx.Response, cast_to: None) -> None: ...
+
+    def _decode(self, response: httpx.Response, cast_to: type[T] | None) -> T | None:
+        content = response.content
+        if cast_to is None and (response.status_code == 204 or not content.strip()):
+            return None
+        if not _is_json(response):
+            content_type = response.headers.get("content-type") or "no content type"
+            raise self._invalid(response, f"expected JSON, got {content_type}")
+        try:
+            data = json.loads(content)
+        except (ValueError, RecursionError) as error:
+            raise self._invalid(response, f"the body is not valid JSON ({error})") from error
+        if cast_to is None:
+            return None
+        try:
+            return structure(data, cast_to)
+        except Exception as error:  # whatever does not fit becomes APIResponseValidationError
+            raise self._invalid(response, str(error)) from error
+
+    def _invalid(self, response: httpx.Response, reason: str) -> APIResponseValidationError:
+        request = response.request
+        text = redact_text(reason, self._secrets)[:_ERROR_TEXT_LIMIT]
+        return APIResponseValidationError(
+            f"The answer to {request.method} {request.url.path} "
+            f"({response.status_code}) could not be read: {text}",
+            response=response,
+            body=response.content,
+        )
