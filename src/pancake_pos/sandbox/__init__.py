@@ -1,0 +1,30 @@
+"""The local sandbox (extra `sandbox`): the whole webhooks API of the document, served locally.
+
+It stores its state in SQLite, really delivers signed webhooks to the registered URLs and retries
+failed ones on a schedule. `pancake-pos sandbox` serves one from the command line; tests and the
+demo run one in-process with `SandboxServer`.
+
+Example:
+
+    from pancake_pos.sandbox import SandboxServer
+
+    with SandboxServer() as sandbox:
+        print(sandbox.base_url, sandbox.api_key, sandbox.shop_id)
+"""
+
+from __future__ import annotations
+
+from ._app import SandboxApp, create_app
+from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig, parse_retry_schedule
+from ._faults import FAULT_KINDS
+from ._server import SandboxServer
+
+__all__ = [
+    "DEFAULT_RETRY_SCHEDULE",
+    "FAULT_KINDS",
+    "SandboxApp",
+    "SandboxConfig",
+    "SandboxServer",
+    "create_app",
+    "parse_retry_schedule",
+]

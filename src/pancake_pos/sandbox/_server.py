@@ -1,0 +1,240 @@
+"""`SandboxServer`: a sandbox served by uvicorn in a background thread, for tests and the demo.
+
+Example:
+
+    from pancake_pos import AsyncPancakeClient
+    from pancake_pos.sandbox import SandboxServer
+
+    with SandboxServer() as sandbox:
+        async with AsyncPancakeClient(
+            sandbox.api_key, sandbox.shop_id, base_url=sandbox.base_url
+        ) as client:
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from ._app import SandboxApp, create_app
+from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
+from ._faults import parse_fault
+
+__all__ = ["SandboxServer", "bind_socket"]
+
+_START_TIMEOUT = 30.0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port); port 0 picks a free port, with no race."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class ThreadedUvicorn:
+    """An ASGI app served by uvicorn on its own event loop in a daemon thread."""
+
+    def __init__(self, app: Any, host: str, port: int, *, log_level: str | None = None) -> None:
+        self._socket = bind_socket(host, port)
+        self.host = host
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            http="h11",
+            ws="none",
+            lifespan="on",
+            log_config=None,
+            log_level=log_level,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
+        self._failure: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        except BaseException as exc:  # SystemExit on a failed startup, reported by start()
+            self._failure = exc
+
+    def start(self) -> None:
+        """Start serving; return once the server accepts connections."""
+        self._thread.start()
+        started = threading.Event()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                self._socket.close()
+                raise RuntimeError("the server failed to start") from self._failure
+            started.wait(0.01)
+
+    def stop(self) -> None:
+        """Stop accepting, finish what is running, shut the app down, join the thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=_START_TIMEOUT)
+        self._socket.close()
+        if self._failure is not None and not isinstance(self._failure, SystemExit):
+            raise RuntimeError("the server stopped with an error") from self._failure
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class SandboxServer:
+    """A sandbox on a free loopback port, in a background thread (`with` or `async with`).
+
+    Example:
+
+        >>> with SandboxServer(retry_schedule=(0.2, 0.5)) as sandbox:
+        ...     sandbox.base_url.endswith("/api/v1")
+        True
+
+    `api_key` and `shop_id` are generated when not given. `db` is a SQLite file that keeps the
+    state across restarts. The other keyword arguments are those of `SandboxConfig`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        shop_id: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str | os.PathLike[str] | None = None,
+        retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
+        delivery_timeout: float = 5.0,
+        rotation_grace: float = 24 * 3600.0,
+        loopback_only: bool = False,
+        log_level: str | None = None,
+    ) -> None:
+        self.api_key = api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}"
+        self.shop_id = shop_id or f"shop_{secrets.token_hex(4)}"
+        self.host = host
+        self.config = SandboxConfig(
+            api_key=self.api_key,
+            shop_id=self.shop_id,
+            db=db,
+            retry_schedule=tuple(retry_schedule),
+            delivery_timeout=delivery_timeout,
+            rotation_grace=rotation_grace,
+            loopback_only=loopback_only,
+        )
+        self._requested_port = port
+        self._log_level = log_level
+        self._runner: ThreadedUvicorn | None = None
+        self.app: SandboxApp | None = None
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._runner else "not running"
+        return f"SandboxServer({where}, shop_id={self.shop_id!r}, api_key='***')"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (known once started)."""
+        if self._runner is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._runner.port
+
+    @property
+    def url(self) -> str:
+        """`http://host:port`, the server's root."""
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, `http://host:port/api/v1` (what the SDK's `base_url` wants)."""
+        return f"{self.url}/api/v1"
+
+    def start(self) -> SandboxServer:
+        """Start serving (a fresh app each time, so a `db` file is read again)."""
+        if self._runner is not None:
+            raise RuntimeError("the sandbox is already running")
+        self.app = create_app(self.config)
+        runner = ThreadedUvicorn(
+            self.app, self.host, self._requested_port, log_level=self._log_level
+        )
+        runner.start()
+        self._runner = runner
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: pending retries are cancelled (kept in the `db` file when there is one)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.stop()
+
+    def inject_fault(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        retry_after: int = 1,
+        delay: float = 1.0,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Make the next `count` API calls fail (see `pancake_pos.sandbox._faults` for kinds).
+
+        Example:
+
+            sandbox.inject_fault("503", count=2, retry_after=1)
+        """
+        if self.app is None:
+            raise RuntimeError("the sandbox is not running")
+
+        fault = parse_fault(
+            {
+                "kind": kind,
+                "count": count,
+                "retry_after": retry_after,
+                "delay": delay,
+                "path": path,
+                "method": method,
+            }
+        )
+        self.app.state.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        if self.app is not None:
+            self.app.state.faults.clear()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> SandboxServer:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)

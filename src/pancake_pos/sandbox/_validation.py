@@ -1,0 +1,132 @@
+"""Checking requests against the operation's parameters and request body in the document.
+
+Every problem becomes one entry of the 422 answer's `details.errors`:
+`{"location": "query" | "path" | "header" | "body", "field": ..., "message": ...}`.
+
+Example:
+
+    >>> from pancake_pos.sandbox._spec import find_operation
+    >>> operation = find_operation("GET", "/api/v1/shops/s/webhook-deliveries")
+    >>> check_parameters(operation, path={"shop_id": "s"}, query={"page_size": "0"}, headers={})
+    [{'location': 'query', 'field': 'page_size', 'message': '0 is less than the minimum of 1'}]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from ._spec import Operation, operation_validator, resolve
+
+__all__ = ["BodyNotJSON", "check_body", "check_parameters"]
+
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+_NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_MESSAGE_LIMIT = 300
+
+
+class BodyNotJSON(ValueError):
+    """The request body is not JSON (answered with 400)."""
+
+
+def _problem(location: str, field: str, message: str) -> dict[str, str]:
+    if len(message) > _MESSAGE_LIMIT:
+        message = message[: _MESSAGE_LIMIT - 3] + "..."
+    return {"location": location, "field": field, "message": message}
+
+
+def _convert(value: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """A query or path string as the schema's type; the error message when it is not one."""
+    kind = resolve(schema).get("type")
+    if kind == "integer":
+        return (int(value), None) if _INTEGER.match(value) else (value, "must be an integer")
+    if kind == "number":
+        return (float(value), None) if _NUMBER.match(value) else (value, "must be a number")
+    if kind == "boolean":
+        if value in ("true", "false"):
+            return value == "true", None
+        return value, "must be true or false"
+    return value, None
+
+
+def check_parameters(
+    operation: Operation,
+    *,
+    path: Mapping[str, str],
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> list[dict[str, str]]:
+    """The problems with the path, query and header parameters of a request (empty when none)."""
+    sources: dict[str, Mapping[str, str]] = {"path": path, "query": query, "header": headers}
+    problems = []
+    for parameter in operation.parameters():
+        location, name = parameter["in"], parameter["name"]
+        source = sources.get(location)
+        if source is None:
+            continue
+        value = source.get(name.lower() if location == "header" else name)
+        if value is None:
+            if parameter.get("required"):
+                problems.append(_problem(location, name, "is required"))
+            continue
+        schema = parameter.get("schema", {})
+        converted, error = _convert(value, schema)
+        if error is not None:
+            problems.append(_problem(location, name, error))
+            continue
+        for failure in operation_validator(schema).iter_errors(converted):
+            problems.append(_problem(location, name, failure.message))
+    return problems
+
+
+def _field(error: ValidationError) -> str:
+    parts = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = re.match(r"^'(.+)' is a required property$", error.message)
+        if missing:
+            parts.append(missing.group(1))
+    elif error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message)
+        if extra:
+            parts.append(extra[0])
+    return ".".join(parts)
+
+
+def _problems_in(error: ValidationError) -> list[ValidationError]:
+    """The innermost errors (a failed `oneOf`/`$ref` has more precise sub-errors)."""
+    if error.context:
+        return [leaf for sub in error.context for leaf in _problems_in(sub)]
+    return [error]
+
+
+def check_body(operation: Operation, raw: bytes) -> tuple[Any, list[dict[str, str]]]:
+    """The parsed body and its problems against the operation's request schema.
+
+    An empty body stands for `{}` when the body is optional. Raises `BodyNotJSON` when the body
+    is not JSON (or is missing when required).
+    """
+    request_body = resolve(operation.definition.get("requestBody", {}))
+    content = request_body.get("content", {}).get("application/json")
+    if content is None:
+        return None, []
+    if not raw.strip():
+        if request_body.get("required"):
+            raise BodyNotJSON("The request needs a JSON body.")
+        return {}, []
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise BodyNotJSON("The body is not valid JSON.") from None
+    validator = operation_validator(content["schema"])
+    problems = [
+        _problem("body", _field(leaf), leaf.message)
+        for error in sorted(
+            validator.iter_errors(body), key=lambda e: [str(part) for part in e.absolute_path]
+        )
+        for leaf in _problems_in(error)
+    ]
+    return body, problems
