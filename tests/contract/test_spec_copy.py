@@ -13,7 +13,7 @@ ROOT = Path(__file__).parents[2]
 YAML_SPEC = ROOT / "openapi" / "pancake-pos-webhooks.yaml"
 JSON_COPY = ROOT / "src" / "pancake_pos" / "sandbox" / "openapi.json"
 REFRESH = (
-    "python -c \"import json, yaml; json.dump(yaml.safe_load(open("
+    'python -c "import json, yaml; json.dump(yaml.safe_load(open('
     "'openapi/pancake-pos-webhooks.yaml', encoding='utf-8')), open("
     "'src/pancake_pos/sandbox/openapi.json', 'w', encoding='utf-8'), indent=1, "
     'ensure_ascii=False)"'
@@ -23,7 +23,9 @@ REFRESH = (
 def test_the_json_copy_equals_the_yaml_document() -> None:
     document = yaml.safe_load(YAML_SPEC.read_text(encoding="utf-8"))
     copy = json.loads(JSON_COPY.read_text(encoding="utf-8"))
-    assert copy == document, f"openapi.json is stale; refresh it from the repository root: {REFRESH}"
+    assert copy == document, (
+        f"openapi.json is stale; refresh it from the repository root: {REFRESH}"
+    )
 
 
 def test_the_sandbox_loads_the_packaged_copy() -> None:
