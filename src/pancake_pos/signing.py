@@ -364,7 +364,7 @@ class WebhookVerifier:
                 current = _unix_seconds(now, "now")
             except (TypeError, ValueError) as exc:
                 raise WebhookVerificationError(str(exc)) from None
-        elif isinstance(now, int | float) and not isinstance(now, bool):
+        elif isinstance(now, int | float) and not isinstance(now, bool) and math.isfinite(now):
             current = now
         else:
             raise WebhookVerificationError(f"now must be Unix seconds or a datetime, got {now!r}")

@@ -255,8 +255,9 @@ def test_now_may_be_an_aware_datetime_but_not_a_naive_one() -> None:
     verifier.verify_signature(BODY, headers, now=datetime.fromtimestamp(TIMESTAMP + 300, tz=UTC))
     with pytest.raises(WebhookVerificationError, match="now is a naive datetime"):
         verifier.verify_signature(BODY, headers, now=datetime(2021, 2, 26))
-    with pytest.raises(WebhookVerificationError, match="now must be Unix seconds"):
-        verifier.verify_signature(BODY, headers, now="1614265330")  # type: ignore[arg-type]
+    for bad_now in ("1614265330", float("nan"), float("inf"), True):
+        with pytest.raises(WebhookVerificationError, match="now must be Unix seconds"):
+            verifier.verify_signature(BODY, headers, now=bad_now)  # type: ignore[arg-type]
 
 
 def test_without_now_the_real_clock_is_used() -> None:
