@@ -122,42 +122,49 @@ def unstructure(obj: Any) -> Any:
 
 
 # -- scalars --------------------------------------------------------------------------------
+# Each hook checks the common case first: these run once per field of every object read.
 
 
 def _structure_str(value: object, cls: type[str]) -> str:
+    if value.__class__ is str and cls is str:
+        return value
     if isinstance(value, str):
-        return value if cls is str else cls(value)
+        return cls(value)  # a StrEnum asked for on its own
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _structure_int(value: object, cls: type[int]) -> int:
+    if value.__class__ is int and cls is int:
+        return value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if cls is int else cls(value)
+        return cls(value)
     raise TypeError(f"expected an integer, got {type(value).__name__}")
 
 
 def _structure_float(value: object, _: object) -> float:
+    if value.__class__ is float:
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
 def _structure_bool(value: object, _: object) -> bool:
-    if isinstance(value, bool):
+    if value.__class__ is bool:
         return value
     raise TypeError(f"expected a boolean, got {type(value).__name__}")
 
 
 def _structure_datetime(value: object, _: object) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        parsed = value
-    elif isinstance(value, str):
+    if isinstance(value, str):
         try:
             parsed = datetime.datetime.fromisoformat(value)
         except ValueError:
             raise ValueError("expected an ISO 8601 date-time") from None
+    elif isinstance(value, datetime.datetime):
+        parsed = value
     else:
         raise TypeError(f"expected a date-time string, got {type(value).__name__}")
     if parsed.tzinfo is None:
@@ -208,8 +215,10 @@ def _structure_lenient_enum_factory(type_: Any) -> Callable[[Any, Any], Any]:
     nullable = type(None) in typing.get_args(type_)
 
     def structure_lenient_enum(value: Any, _: Any) -> enum.StrEnum | str | None:
-        if isinstance(value, str):
+        if value.__class__ is str:
             return by_value.get(value, value)
+        if isinstance(value, str):
+            return by_value.get(str(value), str(value))
         if value is None and nullable:
             return None
         raise TypeError(f"expected a string, got {type(value).__name__}")
@@ -250,11 +259,45 @@ def _structure_free_form_object(value: Any, _: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _is_string_map(type_: Any) -> bool:
+    return typing.get_origin(type_) is dict and typing.get_args(type_) == (str, str)
+
+
+def _structure_string_map(value: Any, _: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    for item in value.values():
+        if item.__class__ is not str:
+            raise TypeError(f"expected string values, got {type(item).__name__}")
+    return dict(value)
+
+
+def _is_optional(type_: Any) -> bool:
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType):
+        return False
+    arguments = typing.get_args(type_)
+    return len(arguments) == 2 and type(None) in arguments
+
+
+def _structure_optional_factory(type_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    (inner_type,) = (argument for argument in typing.get_args(type_) if argument is not type(None))
+    structure_inner = conv.get_structure_hook(inner_type)
+    # For these, a value of exactly the type needs no hook call at all.
+    passthrough = inner_type if inner_type in (str, int, float, bool) else None
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        if value is None or value.__class__ is passthrough:
+            return value
+        return structure_inner(value, inner_type)
+
+    return structure_optional
+
+
 # -- model classes --------------------------------------------------------------------------
 
 
-def _structure_model_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-    structure_fields = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False)
+def _structure_model_factory(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    structure_fields = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=False)
 
     def structure_model(value: Any, _: Any) -> Any:
         # Without this, cattrs would blame the first field for a list or a string given here.
@@ -265,22 +308,22 @@ def _structure_model_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
     return structure_model
 
 
-def _unstructure_model_factory(cls: type[Any]) -> Callable[[Any], Any]:
+def _unstructure_model_factory(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], Any]:
     # Only fields that default to None are left out when None; a required nullable field stays.
     omit_none = {
         field.name: override(omit_if_default=True)
         for field in attrs.fields(cls)
         if field.default is None
     }
-    return make_dict_unstructure_fn(cls, converter, **typing.cast(dict[str, Any], omit_none))
+    return make_dict_unstructure_fn(cls, conv, **typing.cast(dict[str, Any], omit_none))
 
 
 def _type_name(cls: Any) -> str:
     return getattr(cls, "__name__", None) or repr(cls)
 
 
-def _make_converter() -> cattrs.Converter:
-    new = cattrs.Converter()
+def _make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
+    new = cattrs.Converter(detailed_validation=detailed_validation)
     # cattrs looks these up by class (functools.singledispatch), so they also serve subclasses
     # such as a StrEnum asked for on its own: the hooks build the subclass from the checked value.
     new.register_structure_hook(str, _structure_str)
@@ -300,6 +343,8 @@ def _make_converter() -> cattrs.Converter:
     )
     new.register_structure_hook_factory(_is_list, _structure_list_factory)
     new.register_structure_hook_func(_is_free_form_object, _structure_free_form_object)
+    new.register_structure_hook_func(_is_string_map, _structure_string_map)
+    new.register_structure_hook_factory(_is_optional, _structure_optional_factory)
     new.register_structure_hook_factory(attrs.has, _structure_model_factory)
     new.register_unstructure_hook_factory(attrs.has, _unstructure_model_factory)
     return new
