@@ -24,7 +24,7 @@ from codegen.ir import (
     TypeExpr,
 )
 
-__all__ = ["format_python", "render", "render_type"]
+__all__ = ["find_ruff", "format_python", "render", "render_type"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LINE_LENGTH = 100
@@ -105,7 +105,7 @@ def render_type(type_: TypeExpr) -> str:
 
 def format_python(source: str) -> str:
     """Format ``source`` with ``ruff format``, with this repository's settings."""
-    ruff = _find_ruff()
+    ruff = find_ruff()
     result = subprocess.run(
         [ruff, "format", "--stdin-filename", str(REPO_ROOT / "models.py"), "-"],
         input=source,
@@ -119,7 +119,8 @@ def format_python(source: str) -> str:
     return result.stdout
 
 
-def _find_ruff() -> str:
+def find_ruff() -> str:
+    """The ruff executable: the one beside this Python (a venv, a nox session), else on PATH."""
     beside_python = Path(sys.executable).parent / "ruff"
     if beside_python.is_file():
         return str(beside_python)
