@@ -1,11 +1,111 @@
-"""`pancake-pos sandbox` and `pancake-pos demo` (filled in by the sandbox work, issue 6)."""
+"""`pancake-pos sandbox` and `pancake-pos demo`.
+
+The sandbox modules are imported when a command runs, so the rest of the command line works
+without the `sandbox` extra.
+"""
 
 from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 __all__ = ["register"]
 
+_MISSING_EXTRA = "The sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
+
+
+def _require_sandbox() -> None:
+    try:
+        import jsonschema  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        typer.echo(_MISSING_EXTRA, err=True)
+        raise typer.Exit(2) from None
+
+
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    api_key: Annotated[
+        str | None, typer.Option(help="The API key to accept (generated when left out).")
+    ] = None,
+    shop_id: Annotated[
+        str | None, typer.Option(help="The shop id to serve (generated when left out).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite file that keeps the state (memory when left out).")
+    ] = None,
+    retry_schedule: Annotated[
+        str, typer.Option(help="Seconds before each automatic retry of a failed delivery.")
+    ] = "1,5,30",
+    delivery_timeout: Annotated[
+        float, typer.Option(help="Seconds a receiver has to answer a delivery.")
+    ] = 5.0,
+) -> None:
+    """Serve the whole webhooks API locally, delivering real signed webhooks (Ctrl-C stops it).
+
+    Example:
+
+        pancake-pos sandbox --port 8765 --db sandbox.db --retry-schedule 1,5,30
+    """
+    _require_sandbox()
+    from ..sandbox import SandboxConfig, parse_retry_schedule
+    from ..sandbox._server import serve
+
+    try:
+        schedule = parse_retry_schedule(retry_schedule)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--retry-schedule") from None
+    config = SandboxConfig(
+        api_key=api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}",
+        shop_id=shop_id or f"shop_{secrets.token_hex(4)}",
+        db=db,
+        retry_schedule=schedule,
+        delivery_timeout=delivery_timeout,
+    )
+
+    def announce(base_url: str) -> None:
+        typer.echo(
+            "Pancake POS sandbox\n"
+            f"  base URL: {base_url}\n"
+            f"  API key:  {config.api_key}\n"
+            f"  shop id:  {config.shop_id}\n"
+            f"  state:    {db if db is not None else 'in memory'}\n"
+            f"  retries:  {', '.join(f'{delay:g}s' for delay in schedule) or 'none'}\n"
+            "\n"
+            "Point the SDK and the CLI at it:\n"
+            f"  export PANCAKE_BASE_URL={base_url}\n"
+            f"  export PANCAKE_API_KEY={config.api_key}\n"
+            f"  export PANCAKE_SHOP_ID={config.shop_id}\n"
+            "\n"
+            "Press Ctrl-C to stop."
+        )
+
+    try:
+        serve(config, host=host, port=port, on_ready=announce)
+    except OSError as exc:
+        typer.echo(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def demo() -> None:
+    """Run the seed's two examples end to end against a local sandbox and receiver.
+
+    Starts a sandbox and a receiver that verifies every signature, creates and tests an order
+    webhook, emits events (some refused), retries the failures, prints stats and health.
+    Exits 0 when everything went as expected.
+    """
+    _require_sandbox()
+    from ..sandbox.demo import main
+
+    raise typer.Exit(main())
+
 
 def register(app: typer.Typer) -> None:
     """Add the `sandbox` and `demo` commands to `app`."""
+    app.command("sandbox")(sandbox)
+    app.command("demo")(demo)

@@ -19,6 +19,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -28,7 +29,7 @@ from ._app import SandboxApp, create_app
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
 
-__all__ = ["SandboxServer", "bind_socket"]
+__all__ = ["SandboxServer", "bind_socket", "serve"]
 
 _START_TIMEOUT = 30.0
 
@@ -96,6 +97,57 @@ class ThreadedUvicorn:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that calls `on_ready` once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_ready()
+
+
+def serve(
+    config: SandboxConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a sandbox in this thread until Ctrl-C (SIGINT) or SIGTERM; what `pancake-pos
+    sandbox` runs. `on_ready(base_url)` is called once it accepts connections; `OSError` when
+    the address cannot be bound.
+
+    Example:
+
+        serve(SandboxConfig(api_key="sk_sandbox_1", shop_id="shop_1"), port=8765, on_ready=print)
+    """
+    sock = bind_socket(host, port)
+    base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/api/v1"
+    server = _AnnouncingServer(
+        uvicorn.Config(
+            create_app(config),
+            http="h11",
+            ws="none",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,  # access lines would show the api_key query parameter
+            proxy_headers=False,
+            server_header=False,
+        ),
+        on_ready=lambda: on_ready(base_url) if on_ready is not None else None,
+    )
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; stopping is the point
+    finally:
+        sock.close()
 
 
 class SandboxServer:
