@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar, overload
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
@@ -209,10 +209,11 @@ class Transport:
 
     __slots__ = (
         "_headers",
-        "_post_headers",
+        "_json_headers",
+        "_key_query",
         "_prefix",
-        "_query",
         "_secrets",
+        "_timeout",
         "api_key",
         "base_url",
         "max_retries",
@@ -242,11 +243,16 @@ class Transport:
         self.max_retries = max_retries
         self.sleep = sleep
         self._prefix = f"{self.base_url}/shops/{path_segment(shop_id)}"
-        self._query = {"api_key": api_key}
-        merged = httpx.Headers({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self._key_query = "?" + urlencode({"api_key": api_key})
+        self._timeout = timeout.as_dict()
+        # Requests are built here rather than by `http_client.build_request()` (which parses and
+        # merges on every call): the client's own default headers are merged once, now.
+        merged = httpx.Headers(pool.http_client.headers)
+        merged.update({"Accept": "application/json", "User-Agent": USER_AGENT})
         merged.update(headers)
-        self._headers = dict(merged)
-        self._post_headers = {**self._headers, "content-type": "application/json"}
+        self._headers = merged
+        self._json_headers = merged.copy()
+        self._json_headers["Content-Type"] = "application/json"
         self._secrets = (api_key, path_segment(api_key), quote(api_key))
 
     @property
@@ -262,6 +268,10 @@ class Transport:
         headers: Mapping[str, str] | None = None,
     ) -> Transport:
         """The same transport with some settings changed, on the same pool."""
+        merged = self._headers
+        if headers is not None:
+            merged = merged.copy()
+            merged.update(headers)
         return Transport(
             pool=self.pool,
             base_url=self.base_url,
@@ -269,7 +279,7 @@ class Transport:
             shop_id=self.shop_id,
             timeout=self.timeout if timeout is None else timeout,
             max_retries=self.max_retries if max_retries is None else max_retries,
-            headers=self._headers if headers is None else {**self._headers, **headers},
+            headers=merged,
             sleep=self.sleep,
         )
 
@@ -316,10 +326,12 @@ class Transport:
         the JSON body. A POST gets an `Idempotency-Key` (`idempotency_key` or a new UUID).
         """
         request = self._build(method, path, params, json, idempotency_key)
-        if self.max_retries == 0:
+        try:
             response = await self._attempt(request)
-        else:
-            response = await self._retrying()(self._attempt, request)
+        except APIError as error:
+            if self.max_retries == 0 or not self._should_retry(error):
+                raise
+            response = await self._retry(request, error)
         return self._decode(response, cast_to)
 
     def _build(
@@ -330,21 +342,19 @@ class Transport:
         body: Mapping[str, Any] | None,
         idempotency_key: str | None,
     ) -> httpx.Request:
+        url = self._prefix + path + self._key_query
+        if params:
+            url = f"{url}&{urlencode(params)}"
         headers = self._headers
         content = None
         if body is not None:
-            headers = self._post_headers
+            headers = self._json_headers
             content = _encode_json(body)
         if method == "POST":
-            headers = {**headers, "idempotency-key": idempotency_key or str(uuid.uuid4())}
-        query = self._query if not params else {**self._query, **params}
-        return self.pool.http_client.build_request(
-            method,
-            self._prefix + path,
-            params=query,
-            headers=headers,
-            content=content,
-            timeout=self.timeout,
+            headers = headers.copy()
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        return httpx.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeout}
         )
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response:
@@ -378,6 +388,22 @@ class Transport:
         return f"{kind}: {request.method} {request.url.path}: {detail}"
 
     # -- retries ----------------------------------------------------------------------------
+
+    async def _retry(self, request: httpx.Request, first_error: APIError) -> httpx.Response:
+        """Retry `request` under tenacity, its first attempt having failed with `first_error`.
+
+        The first attempt runs outside tenacity, which keeps the common case (success at once)
+        cheap; tenacity is handed that attempt's outcome as its attempt 1 and drives everything
+        from there: the retry decision, the wait, the log line, the stop.
+        """
+        outcomes = [first_error]
+
+        async def attempt() -> httpx.Response:
+            if outcomes:
+                raise outcomes.pop()
+            return await self._attempt(request)
+
+        return await self._retrying()(attempt)
 
     def _retrying(self) -> AsyncRetrying:
         # A fresh object per call: tenacity keeps its per-call state on the object.
