@@ -43,16 +43,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
     if args.check:
-        return _check(current, fresh, args.output)
+        return _check(current, fresh, _display(args.output))
     if current != fresh:
         args.output.write_text(fresh, encoding="utf-8")
-        print(f"codegen: wrote {args.output}")
+        print(f"codegen: wrote {_display(args.output)}")
     else:
-        print(f"codegen: {args.output} is up to date")
+        print(f"codegen: {_display(args.output)} is up to date")
     return 0
 
 
-def _check(current: str, fresh: str, output: Path) -> int:
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, for shorter messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _check(current: str, fresh: str, output: str) -> int:
     if current == fresh:
         print(f"codegen: {output} is up to date")
         return 0
