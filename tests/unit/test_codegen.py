@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import doctest
 import importlib.util
 import shutil
 import subprocess
@@ -20,6 +21,9 @@ ROOT = Path(__file__).parents[2]
 if str(ROOT) not in sys.path:  # codegen/ is a tool beside src/, not an installed package
     sys.path.insert(0, str(ROOT))
 
+import codegen  # noqa: E402
+import codegen.errors  # noqa: E402
+import codegen.schema  # noqa: E402
 from codegen import CodegenError, generate  # noqa: E402
 from codegen.__main__ import main  # noqa: E402
 from codegen.render import find_ruff  # noqa: E402
@@ -411,3 +415,13 @@ def test_check_fails_when_the_description_changed_without_regenerating(
     assert "is out of date" in error
     assert "+        deleted_count: Gone." in error
     assert models.read_bytes() == MODELS.read_bytes()  # --check writes nothing
+
+
+@pytest.mark.parametrize(
+    "module", [codegen, codegen.errors, codegen.schema], ids=lambda m: m.__name__
+)
+def test_the_docstring_examples_run(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    results = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert results.attempted > 0
+    assert results.failed == 0

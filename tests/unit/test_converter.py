@@ -4,6 +4,7 @@ where the data is wrong."""
 from __future__ import annotations
 
 import datetime
+import doctest
 import enum
 import json
 import typing
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pancake_pos import _converter as converter_module
 from pancake_pos import models
 from pancake_pos._converter import ConversionError, structure, unstructure
 from pancake_pos.models import (
@@ -318,3 +320,10 @@ def test_every_model_round_trips_through_json(cls: type[Any], data: st.DataObjec
 def test_the_round_trip_covers_every_model() -> None:
     assert len(ALL_MODELS) == 24
     assert {cls.__name__ for cls in ALL_MODELS} >= {"Webhook", "WebhookDelivery", "DeliveryPage"}
+
+
+@pytest.mark.parametrize("module", [converter_module, models], ids=lambda m: m.__name__)
+def test_the_docstring_examples_run(module: Any) -> None:
+    results = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert results.attempted > 0
+    assert results.failed == 0
