@@ -300,6 +300,8 @@ class Dispatcher:
             return None, "invalid URL"
         except httpx.HTTPError as exc:
             return None, f"connection error ({type(exc).__name__})"
+        except Exception as exc:  # a delivery must never take the dispatcher down
+            return None, f"delivery error ({type(exc).__name__})"
         response: dict[str, Any] = {
             "status_code": answer.status_code,
             "headers": {name.lower(): value for name, value in answer.headers.items()},

@@ -37,7 +37,10 @@ _START_TIMEOUT = 30.0
 def bind_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port); port 0 picks a free port, with no race."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: accepted sockets inherit it, and asyncio only turns Nagle's
+    # algorithm off (TCP_NODELAY) on sockets whose proto says TCP; without it every answer
+    # written in two parts (headers, body) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
