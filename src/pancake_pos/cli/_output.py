@@ -1,0 +1,217 @@
+"""What commands print: Rich tables for people, JSON for programs.
+
+`Output` writes to stdout: tables and messages through Rich (which fits them to the terminal's
+width and drops colours when stdout is not a terminal), and, with `--json`, the converter's
+`unstructure` of a model as one JSON document or one JSON line per item of a stream. Notes
+and progress go to stderr, so stdout stays clean for pipes.
+
+Example:
+
+    output = Output(json_mode=False)
+    output.print(details([("ID", text(hook.id)), ("URL", text(hook.url))]))
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from .._converter import unstructure
+from ..models import RetryWebhookResult, WebhookTestResult
+
+__all__ = [
+    "Output",
+    "details",
+    "duration",
+    "health",
+    "json_line",
+    "mask_secret",
+    "progress_bar",
+    "show_attempt",
+    "status",
+    "table",
+    "text",
+    "when",
+]
+
+_NOTHING = "-"
+_NO_WRAP_COLUMNS = {"ID", "Webhook", "Status", "Created", "Next attempt", "Last triggered"}
+_STATUS_STYLES = {
+    "success": "green",
+    "failed": "red",
+    "pending": "yellow",
+    "healthy": "green",
+    "warning": "yellow",
+    "error": "red",
+}
+
+
+def json_line(data: Any) -> str:
+    """`data` (a model or JSON-ready data) as one compact JSON line, with its newline."""
+    return json.dumps(unstructure(data), separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+class Output:
+    """Where a command's results go (stdout), and its notes (stderr)."""
+
+    def __init__(self, *, json_mode: bool) -> None:
+        self.json_mode = json_mode
+        self.console = Console(highlight=False)
+        self.stderr = Console(stderr=True, highlight=False)
+
+    def print(self, renderable: RenderableType) -> None:
+        """Print a table or a message for people."""
+        self.console.print(renderable)
+
+    def note(self, message: str | Text) -> None:
+        """A remark on stderr (a summary, a hint), not part of the result."""
+        self.stderr.print(message if isinstance(message, Text) else Text(message), soft_wrap=True)
+
+    def json(self, data: Any) -> None:
+        """Print `data` (a model or JSON-ready data) as one indented JSON document."""
+        sys.stdout.write(json.dumps(unstructure(data), indent=2) + "\n")
+        sys.stdout.flush()
+
+    def json_lines(self, items: Iterable[Any]) -> int:
+        """Print each item as one JSON line as it comes; return how many were printed."""
+        count = 0
+        for item in items:
+            sys.stdout.write(json.dumps(unstructure(item), separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+            count += 1
+        return count
+
+
+# -- cells --------------------------------------------------------------------------------------
+
+
+def text(value: object, style: str = "") -> Text:
+    """A table cell showing `value` literally (never read as Rich markup); `-` for `None`."""
+    if value is None:
+        return Text(_NOTHING, style="dim")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no", style=style or ("green" if value else "dim"))
+    return Text(str(value), style=style)
+
+
+def when(moment: datetime.datetime | None) -> Text:
+    """A timestamp in UTC, to the second: `2024-04-29 10:15:01Z`."""
+    if moment is None:
+        return text(None)
+    return Text(moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ"))
+
+
+def status(value: str | None) -> Text:
+    """A delivery status or health state, coloured when the terminal has colours."""
+    if value is None:
+        return text(None)
+    return Text(str(value), style=_STATUS_STYLES.get(str(value), ""))
+
+
+def health(state: str, success_rate: float) -> Text:
+    """A webhook's health: `healthy 98.5%`."""
+    cell = status(state)
+    cell.append(f" {success_rate:.1f}%", style="dim")
+    return cell
+
+
+def duration(milliseconds: float | None) -> Text:
+    """`123 ms`."""
+    if milliseconds is None:
+        return text(None)
+    return Text(f"{milliseconds:,.0f} ms")
+
+
+def mask_secret(secret: str | None) -> Text:
+    """A webhook secret with all but its first characters hidden: `whsec_MfK…`."""
+    if not secret:
+        return text(None)
+    return Text(secret[:9] + "…", style="dim")
+
+
+# -- layouts ------------------------------------------------------------------------------------
+
+
+def table(*columns: str, title: str | None = None, caption: str | None = None) -> Table:
+    """A borderless table with these column headers.
+
+    Identifiers and timestamps never wrap (they are copied and pasted); other long values fold
+    onto the next line rather than lose their end.
+    """
+    grid = Table(
+        *columns,
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title_justify="left",
+        caption_justify="left",
+        header_style="bold",
+    )
+    for column in grid.columns:
+        column.overflow = "fold"
+        if str(column.header) in _NO_WRAP_COLUMNS:
+            column.no_wrap = True
+    return grid
+
+
+def details(rows: Iterable[tuple[str, RenderableType]]) -> Table:
+    """A two-column table of `name  value` rows, for one object."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in rows:
+        grid.add_row(name, value)
+    return grid
+
+
+def progress_bar(output: Output, unit: str) -> Progress:
+    """A progress bar on stderr: `Exporting ━━━━━━ 120/300 deliveries page 2/3 0:00:01`.
+
+    Each task has a `detail` field shown after the counts. Result lines printed to stdout while
+    it runs go above the bar when stdout is the same terminal, and straight to stdout otherwise.
+    """
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=output.stderr,
+        redirect_stdout=sys.stdout.isatty(),
+        redirect_stderr=False,
+    )
+
+
+def show_attempt(output: Output, result: WebhookTestResult | RetryWebhookResult, what: str) -> bool:
+    """Print the outcome of a test or a retry; return whether the receiver accepted it."""
+    if output.json_mode:
+        output.json(result)
+    else:
+        line = Text(f"{what} {result.delivery_id}: ")
+        line.append_text(status(result.status))
+        if result.response is not None:
+            line.append(f" (HTTP {result.response.status_code})")
+        if result.failure_reason:
+            line.append(f": {result.failure_reason}")
+        output.print(line)
+    return result.status == "success"
