@@ -4,9 +4,10 @@ every answer is checked against the OpenAPI document.
 - `sandbox`: a `SandboxServer` on a free loopback port (short retry schedule, loopback only).
 - `make_sandbox(**options)`: more sandboxes, with other options; all stopped at teardown.
 - `receiver`: a `RecordingReceiver` that verifies every delivery's signature.
-- `spec_check`: records every answer the tests' HTTP clients get and checks it against the
-  document (status listed for the operation, body valid against its schema, `X-Request-Id`,
-  `Retry-After` on 429/503); asserted at teardown.
+- `spec_check`: checks every answer against the document (status listed for the operation,
+  body valid against its schema, `X-Request-Id`, `Retry-After` on 429/503), both as the sandbox
+  sends it (its observer) and as the tests' HTTP clients receive it (an httpx event hook);
+  asserted at teardown.
 - `client`: an `AsyncPancakeClient` on the sandbox, its answers going through `spec_check`.
 - `raw`: a plain `httpx.AsyncClient` on the sandbox (for what the SDK refuses to send).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -37,7 +38,7 @@ class SpecCheck:
         self.problems: list[str] = []
 
     def check(
-        self, method: str, path: str, status: int, headers: httpx.Headers, body: bytes
+        self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
     ) -> None:
         """Check one answer of the API (answers of other paths are ignored)."""
         operation = find_operation(method, path)
@@ -86,12 +87,14 @@ def spec_check() -> Iterator[SpecCheck]:
 
 
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., SandboxServer]]:
+def make_sandbox(spec_check: SpecCheck) -> Iterator[Callable[..., SandboxServer]]:
+    """`make_sandbox(**options)`: sandboxes whose every answer goes through `spec_check`."""
     started: list[SandboxServer] = []
 
     def make(**options: Any) -> SandboxServer:
         options.setdefault("retry_schedule", SHORT_SCHEDULE)
         options.setdefault("loopback_only", True)
+        options.setdefault("observer", spec_check.check)
         server = SandboxServer(**options).start()
         started.append(server)
         return server

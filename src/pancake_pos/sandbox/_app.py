@@ -44,7 +44,7 @@ from ._spec import Operation, load_spec
 from ._store import DeliveryFilters, DeliveryRecord, IdempotencyRecord, Store
 from ._validation import BodyNotJSON, check_body, check_parameters
 
-__all__ = ["SandboxApp", "create_app"]
+__all__ = ["Observer", "SandboxApp", "create_app"]
 
 API_PREFIX = "/api/v1"
 IDEMPOTENCY_TTL = 24 * 3600 * 1_000_000
@@ -349,33 +349,54 @@ class OperationEndpoint:
         if key is None:
             return await self._run(operation, shop_id, path, query, raw)
         fingerprint = _fingerprint(operation.method, request.url.path, raw)
-        lock = state.idempotency_locks.setdefault((shop_id, request.url.path, key), asyncio.Lock())
-        async with lock:
-            now = to_micros(state.config.clock())
-            first = state.store.get_idempotent(shop_id, request.url.path, key)
-            if first is not None and now - first.created_at < IDEMPOTENCY_TTL:
-                if first.fingerprint != fingerprint:
-                    raise APIProblem(
-                        409,
-                        "idempotency_conflict",
-                        "This Idempotency-Key was used for another request.",
-                    )
-                return Response(
-                    first.body or None,
-                    status_code=first.status,
-                    media_type="application/json" if first.body else None,
-                    headers={"idempotent-replayed": "true"},
+        lock_key = (shop_id, request.url.path, key)
+        lock = state.idempotency_locks.setdefault(lock_key, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._once(
+                    operation, shop_id, path, query, raw, (request.url.path, key, fingerprint)
                 )
-            response = await self._run(operation, shop_id, path, query, raw)
-            if response.status_code < 500:
-                record = IdempotencyRecord(
-                    fingerprint=fingerprint,
-                    status=response.status_code,
-                    body=bytes(response.body),
-                    created_at=now,
+        finally:
+            if not lock.locked() and state.idempotency_locks.get(lock_key) is lock:
+                del state.idempotency_locks[lock_key]
+
+    async def _once(
+        self,
+        operation: Operation,
+        shop_id: str,
+        path: dict[str, str],
+        query: dict[str, str],
+        raw: bytes,
+        idempotency: tuple[str, str, str],
+    ) -> Response:
+        """Answer a POST with an `Idempotency-Key`: the first answer again, or do the work."""
+        store = self.server.store
+        url_path, key, fingerprint = idempotency
+        now = to_micros(self.server.config.clock())
+        first = store.get_idempotent(shop_id, url_path, key)
+        if first is not None and now - first.created_at < IDEMPOTENCY_TTL:
+            if first.fingerprint != fingerprint:
+                raise APIProblem(
+                    409,
+                    "idempotency_conflict",
+                    "This Idempotency-Key was used for another request.",
                 )
-                state.store.put_idempotent(shop_id, request.url.path, key, record)
-            return response
+            return Response(
+                first.body or None,
+                status_code=first.status,
+                media_type="application/json" if first.body else None,
+                headers={"idempotent-replayed": "true"},
+            )
+        response = await self._run(operation, shop_id, path, query, raw)
+        if response.status_code < 500:
+            record = IdempotencyRecord(
+                fingerprint=fingerprint,
+                status=response.status_code,
+                body=bytes(response.body),
+                created_at=now,
+            )
+            store.put_idempotent(shop_id, url_path, key, record)
+        return response
 
     async def _run(
         self,
@@ -446,6 +467,40 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+Observer = Callable[[str, str, int, dict[str, str], bytes], None]
+"""Called with (method, path, status, lower-case headers, body) of every answer of the API."""
+
+
+class ObserverMiddleware:
+    """Shows every answer of the API (under `/api/v1`) to an observer, once it is complete."""
+
+    def __init__(self, app: ASGIApp, observer: Observer) -> None:
+        self.app = app
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        status = 0
+        headers: dict[str, str] = {}
+        body = bytearray()
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self.observer(scope["method"], scope["path"], status, headers, bytes(body))
+            await send(message)
+
+        await self.app(scope, receive, observing_send)
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
@@ -473,7 +528,7 @@ class SandboxApp:
     `SandboxServer`.
     """
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, *, observer: Observer | None = None) -> None:
         store = Store(config.db)
         dispatcher = Dispatcher(store, config)
         api = SandboxAPI(config, store, dispatcher)
@@ -489,9 +544,10 @@ class SandboxApp:
             lifespan=self._lifespan,
             exception_handlers={HTTPException: _http_exception, Exception: _server_error},
         )
-        self._app: ASGIApp = FaultMiddleware(
-            RequestIdMiddleware(self._starlette), self.state.faults
-        )
+        inner: ASGIApp = RequestIdMiddleware(self._starlette)
+        if observer is not None:
+            inner = ObserverMiddleware(inner, observer)
+        self._app: ASGIApp = FaultMiddleware(inner, self.state.faults)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
@@ -549,11 +605,14 @@ class SandboxApp:
         return JSONResponse({"faults": [fault.to_json() for fault in faults.armed()]})
 
 
-def create_app(config: SandboxConfig) -> SandboxApp:
+def create_app(config: SandboxConfig, *, observer: Observer | None = None) -> SandboxApp:
     """The sandbox's ASGI application for `config` (serve it with uvicorn).
+
+    `observer(method, path, status, headers, body)`, when given, sees every answer of the API
+    (a traffic log; the tests check each answer against the document with it).
 
     Example:
 
         app = create_app(SandboxConfig(api_key="sk_sandbox_1", shop_id="shop_1"))
     """
-    return SandboxApp(config)
+    return SandboxApp(config, observer=observer)

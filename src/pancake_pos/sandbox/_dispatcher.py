@@ -109,14 +109,6 @@ class Dispatcher:
             await self._client.aclose()
             self._client = None
 
-    async def idle(self) -> None:
-        """Wait until no delivery is in flight (scheduled retries that are sleeping excepted)."""
-        while True:
-            busy = [task for task in self._tasks if task not in self._scheduled.values()]
-            if not busy:
-                return
-            await asyncio.gather(*busy, return_exceptions=True)
-
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)

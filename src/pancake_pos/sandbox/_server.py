@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 
-from ._app import SandboxApp, create_app
+from ._app import Observer, SandboxApp, create_app
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
 
@@ -163,7 +163,8 @@ class SandboxServer:
         True
 
     `api_key` and `shop_id` are generated when not given. `db` is a SQLite file that keeps the
-    state across restarts. The other keyword arguments are those of `SandboxConfig`.
+    state across restarts. `observer(method, path, status, headers, body)` sees every answer
+    of the API. The other keyword arguments are those of `SandboxConfig`.
     """
 
     def __init__(
@@ -179,6 +180,7 @@ class SandboxServer:
         rotation_grace: float = 24 * 3600.0,
         loopback_only: bool = False,
         log_level: str | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.api_key = api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}"
         self.shop_id = shop_id or f"shop_{secrets.token_hex(4)}"
@@ -194,6 +196,7 @@ class SandboxServer:
         )
         self._requested_port = port
         self._log_level = log_level
+        self._observer = observer
         self._runner: ThreadedUvicorn | None = None
         self.app: SandboxApp | None = None
 
@@ -222,7 +225,7 @@ class SandboxServer:
         """Start serving (a fresh app each time, so a `db` file is read again)."""
         if self._runner is not None:
             raise RuntimeError("the sandbox is already running")
-        self.app = create_app(self.config)
+        self.app = create_app(self.config, observer=self._observer)
         runner = ThreadedUvicorn(
             self.app, self.host, self._requested_port, log_level=self._log_level
         )
