@@ -1,0 +1,280 @@
+"""`pancake-pos deliveries ...` against a running sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from typer.testing import Result
+
+from pancake_pos._converter import unstructure
+from pancake_pos._sync import PancakeClient
+from pancake_pos.models import Webhook, WebhookDelivery
+from pancake_pos.sandbox._receiver import RecordingReceiver
+
+MakeDeliveries = Callable[..., list[WebhookDelivery]]
+
+Cli = Callable[..., Result]
+
+
+def test_list_shows_one_page_with_every_filter(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries
+) -> None:
+    made = make_deliveries(webhook, 3) + make_deliveries(webhook, 2, fail=True)
+    day = made[0].created_at.date().isoformat()
+
+    page = cli(
+        "--json",
+        "deliveries",
+        "list",
+        "--webhook-id",
+        webhook.id,
+        "--status",
+        "failed",
+        "--event",
+        "order.created",
+        "--from",
+        day,
+        "--to",
+        made[-1].created_at.date().isoformat(),
+        "--page-size",
+        "1",
+        "--page",
+        "2",
+    )
+    assert page.exit_code == 0, page.output
+    document = json.loads(page.stdout)
+    assert document["total"] == 2
+    assert document["page_number"] == 2
+    assert document["total_pages"] == 2
+    assert [delivery["id"] for delivery in document["data"]] == [made[3].id]  # newest first
+
+    table = cli("deliveries", "list", "--webhook-id", webhook.id, "--page-size", "10")
+    assert table.exit_code == 0, table.output
+    for delivery in made:
+        assert delivery.id in table.stdout
+    assert "Page 1 of 1, 5 deliveries in all" in table.stdout
+    assert "failed 500" in table.stdout
+    assert "success 200" in table.stdout
+
+
+def test_list_all_streams_json_lines_in_the_iterators_order(
+    cli: Cli, client: PancakeClient, webhook: Webhook, make_deliveries: MakeDeliveries
+) -> None:
+    make_deliveries(webhook, 5)
+    result = cli(
+        "--json", "deliveries", "list", "--all", "--webhook-id", webhook.id, "--page-size", "2"
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = list(client.webhooks.iter_deliveries(webhook_id=webhook.id, page_size=2))
+    assert lines == [unstructure(delivery) for delivery in expected]
+    assert len(lines) == 5
+
+    table = cli("deliveries", "list", "--all", "--webhook-id", webhook.id, "--page-size", "2")
+    assert table.exit_code == 0, table.output
+    assert all(delivery.id in table.stdout for delivery in expected)
+    assert "Page 3 of 3" in table.stdout
+    assert "5 deliveries" in table.stderr
+
+
+def test_list_refuses_page_with_all(cli: Cli) -> None:
+    result = cli("deliveries", "list", "--all", "--page", "2")
+    assert result.exit_code == 2
+    assert "--page and --all" in result.stderr
+
+
+def test_get_shows_the_payload_and_the_receivers_answer(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries
+) -> None:
+    (delivery,) = make_deliveries(webhook, 1, fail=True)
+    shown = cli("deliveries", "get", delivery.id)
+    assert shown.exit_code == 0, shown.output
+    assert delivery.id in shown.stdout
+    assert '"number": 0' in shown.stdout
+    assert "HTTP 500" in shown.stdout
+
+    as_json = json.loads(cli("--json", "deliveries", "get", delivery.id).stdout)
+    assert as_json == unstructure(delivery)
+
+
+def test_retry_one_delivery(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, receiver: RecordingReceiver
+) -> None:
+    (delivery,) = make_deliveries(webhook, 1, fail=True)
+    retried = cli("deliveries", "retry", delivery.id)
+    assert retried.exit_code == 0, retried.output
+    assert "success (HTTP 200)" in retried.stdout
+    assert receiver.received[-1].event_id == delivery.payload["id"]
+
+    receiver.fail_next(1)
+    again = cli("--json", "deliveries", "retry", delivery.id)
+    assert again.exit_code == 1, again.output
+    assert json.loads(again.stdout)["status"] == "failed"
+
+
+def test_retry_needs_an_id_or_failed(cli: Cli) -> None:
+    neither = cli("deliveries", "retry")
+    both = cli("deliveries", "retry", "dlv_1", "--failed")
+    filters_alone = cli("deliveries", "retry", "dlv_1", "--webhook-id", "wh_1")
+    for result in (neither, both, filters_alone):
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: ")
+
+
+def test_retry_failed_sends_each_failed_event_once_and_counts(
+    cli: Cli,
+    client: PancakeClient,
+    webhook: Webhook,
+    make_deliveries: MakeDeliveries,
+    receiver: RecordingReceiver,
+) -> None:
+    make_deliveries(webhook, 2)
+    failed = make_deliveries(webhook, 3, fail=True)
+    receiver.fail_next(1)  # a second failed attempt of the first failed event
+    assert client.webhooks.retry_delivery(failed[0].id).status == "failed"
+    before = len(receiver.received)
+
+    result = cli(
+        "deliveries", "retry", "--failed", "--webhook-id", webhook.id, "--concurrency", "2"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Retried 3 failed deliveries: 3 succeeded, 0 failed" in result.stdout
+    assert "(1 earlier attempts of the same events skipped)" in result.stdout
+    resent = receiver.received[before:]
+    assert sorted(delivery.event_id for delivery in resent) == sorted(
+        delivery.payload["id"] for delivery in failed
+    )
+    assert all(delivery.verified for delivery in resent)
+    assert "Retrying" in result.stderr  # the progress bar's last frame
+
+
+def test_retry_failed_exits_1_when_some_fail_again_and_streams_json_lines(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, receiver: RecordingReceiver
+) -> None:
+    failed = make_deliveries(webhook, 2, fail=True)
+    receiver.fail_next(2)
+    result = cli("--json", "deliveries", "retry", "--failed", "--webhook-id", webhook.id)
+    assert result.exit_code == 1, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(line["retried_delivery_id"] for line in lines) == sorted(d.id for d in failed)
+    assert {line["status"] for line in lines} == {"failed"}
+    assert "0 succeeded, 2 failed" in result.stderr
+
+
+def test_pending_lists_the_automatic_retries_to_come(
+    cli: Cli,
+    client: PancakeClient,
+    webhook: Webhook,
+    receiver: RecordingReceiver,
+    emit: Callable[..., dict[str, Any]],
+) -> None:
+    receiver.fail_next(1)
+    emitted = emit("order.created", {"order_id": "o-pending"})
+    assert emitted["webhook_ids"] == [webhook.id]
+    pending = _wait_for(lambda: _pending_of(client, webhook.id))
+
+    table = cli("deliveries", "pending")
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.stdout.splitlines() if pending[0]["id"] in line)
+    assert webhook.id in row
+    assert "2" in row.split()  # the second attempt
+    as_json = json.loads(cli("--json", "deliveries", "pending").stdout)
+    assert pending[0] in as_json["deliveries"]
+
+
+def _pending_of(client: PancakeClient, webhook_id: str) -> list[dict[str, Any]]:
+    pending = client.webhooks.get_pending_deliveries()
+    return [unstructure(d) for d in pending.deliveries if d.webhook_id == webhook_id]
+
+
+def _wait_for(probe: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("nothing turned up in 10 s")
+
+
+def test_clear_deletes_the_history_asked_for(
+    cli: Cli, client: PancakeClient, webhook: Webhook, make_deliveries: MakeDeliveries
+) -> None:
+    kept = make_deliveries(webhook, 2)
+    make_deliveries(webhook, 1, fail=True)
+
+    refused = cli("deliveries", "clear", "--webhook-id", webhook.id, "--status", "failed")
+    assert refused.exit_code == 2
+    assert "--yes" in refused.stderr
+
+    cleared = cli("deliveries", "clear", "--webhook-id", webhook.id, "--status", "failed", "--yes")
+    assert cleared.exit_code == 0, cleared.output
+    assert f"Deleted 1 deliveries of {webhook.id}." in cleared.stdout
+    left = list(client.webhooks.iter_deliveries(webhook_id=webhook.id))
+    assert [delivery.id for delivery in left] == [delivery.id for delivery in reversed(kept)]
+
+
+def test_export_writes_the_iterators_deliveries_as_json_lines(
+    cli: Cli,
+    client: PancakeClient,
+    webhook: Webhook,
+    make_deliveries: MakeDeliveries,
+    tmp_path: Path,
+) -> None:
+    make_deliveries(webhook, 4)
+    make_deliveries(webhook, 3, fail=True)
+    target = tmp_path / "history.jsonl"
+
+    result = cli(
+        "deliveries",
+        "export",
+        "--output",
+        str(target),
+        "--webhook-id",
+        webhook.id,
+        "--page-size",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Exported 7 deliveries (3 pages) to {target}." in result.stdout
+    assert "7/7" in result.stderr  # the progress bar's last frame
+    lines = target.read_text(encoding="utf-8").splitlines()
+    expected = list(client.webhooks.iter_deliveries(webhook_id=webhook.id, page_size=3))
+    assert [json.loads(line)["id"] for line in lines] == [delivery.id for delivery in expected]
+    assert [json.loads(line) for line in lines] == [unstructure(d) for d in expected]
+
+    failed_only = tmp_path / "failed.jsonl"
+    filtered = cli(
+        "--json",
+        "deliveries",
+        "export",
+        "-o",
+        str(failed_only),
+        "--webhook-id",
+        webhook.id,
+        "--status",
+        "failed",
+    )
+    assert json.loads(filtered.stdout) == {"path": str(failed_only), "deliveries": 3, "pages": 1}
+    statuses = {json.loads(line)["status"] for line in failed_only.read_text().splitlines()}
+    assert statuses == {"failed"}
+
+
+def test_export_does_not_overwrite_a_file_without_force(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, tmp_path: Path
+) -> None:
+    make_deliveries(webhook, 1)
+    target = tmp_path / "history.jsonl"
+    target.write_text("keep me\n")
+    refused = cli("deliveries", "export", "-o", str(target), "--webhook-id", webhook.id)
+    assert refused.exit_code == 2
+    assert "--force" in refused.stderr
+    assert target.read_text() == "keep me\n"
+
+    forced = cli("deliveries", "export", "-o", str(target), "--webhook-id", webhook.id, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(target.read_text())["webhook_id"] == webhook.id
