@@ -322,8 +322,8 @@ def _type_name(cls: Any) -> str:
     return getattr(cls, "__name__", None) or repr(cls)
 
 
-def _make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
-    new = cattrs.Converter(detailed_validation=detailed_validation)
+def _make_converter() -> cattrs.Converter:
+    new = cattrs.Converter()
     # cattrs looks these up by class (functools.singledispatch), so they also serve subclasses
     # such as a StrEnum asked for on its own: the hooks build the subclass from the checked value.
     new.register_structure_hook(str, _structure_str)
