@@ -137,6 +137,9 @@ class _Builder:
                 self.inline_enums = []
                 definitions.append(self._class(name, schema, where))
                 definitions.extend(self.inline_enums)
+            else:
+                # Used inline where referenced; checked here even if nothing references it.
+                self._type(schema, where, owner=name)
         _check_unique([d.name for d in definitions])
         return Models(
             title=str(info.get("title", "")),
@@ -185,6 +188,11 @@ class _Builder:
     # -- classes ---------------------------------------------------------------------------
 
     def _class(self, name: str, schema: Mapping[str, Any], where: str) -> ClassDef:
+        if schema.get("additionalProperties", False) is not False:
+            raise CodegenError(
+                f"{where}/additionalProperties: a class cannot also hold arbitrary keys; "
+                "leave it out or set it to false"
+            )
         properties, required = self._merged_properties(schema, where, seen=(name,))
         for field_name in required:
             if field_name not in properties:
@@ -281,6 +289,8 @@ class _Builder:
             raise CodegenError(f"{where}/allOf: on a property, only a single schema is supported")
         if "not" in schema:
             raise CodegenError(f"{where}: 'not' is not supported")
+        if "nullable" in schema:
+            raise CodegenError(f"{where}: 'nullable' is OpenAPI 3.0; write type: [T, 'null']")
         type_ = schema.get("type")
         if type_ is None and "const" in schema:
             type_ = _const_type(schema["const"], where)

@@ -175,6 +175,16 @@ def test_nullable_forms_and_optional_defaults(tmp_path: Path) -> None:
     }
 
 
+def test_a_named_non_object_schema_is_used_inline(tmp_path: Path) -> None:
+    schemas = {
+        "Ids": {"type": "array", "items": {"type": "string"}},
+        "Thing": {"type": "object", "properties": {"ids": {"$ref": "#/components/schemas/Ids"}}},
+    }
+    source = generate_from(tmp_path, schemas)
+    assert fields_of(source, "Thing") == {"ids": ("list[str] | None", "None")}
+    assert "class Ids" not in source
+
+
 def test_all_of_merges_properties_and_required(tmp_path: Path) -> None:
     schemas = {
         "Base": {
@@ -353,6 +363,27 @@ REFUSED = [
         {"A": {"type": "string", "enum": ["1st"]}},
         "#/components/schemas/A/enum: '1st' makes no Python name",
         id="enum-value",
+    ),
+    pytest.param(
+        {"A": {"type": "object", "properties": {"b": {"type": "string", "nullable": True}}}},
+        "#/components/schemas/A/properties/b: 'nullable' is OpenAPI 3.0",
+        id="nullable-3.0",
+    ),
+    pytest.param(
+        {
+            "A": {
+                "type": "object",
+                "properties": {"b": {"type": "string"}},
+                "additionalProperties": {"type": "string"},
+            }
+        },
+        "#/components/schemas/A/additionalProperties: a class cannot also hold arbitrary keys",
+        id="class-with-extra-keys",
+    ),
+    pytest.param(
+        {"Ids": {"type": "array", "items": {"type": "string", "format": "ulid"}}},
+        "#/components/schemas/Ids/items/format: unknown string format 'ulid'",
+        id="unreferenced-alias",
     ),
     pytest.param(
         {"A": {"type": "object", "required": ["c"], "properties": {"b": {"type": "string"}}}},
