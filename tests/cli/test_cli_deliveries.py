@@ -143,7 +143,7 @@ def test_retry_failed_sends_each_failed_event_once_and_counts(
     )
     assert result.exit_code == 0, result.output
     assert "Retried 3 failed deliveries: 3 succeeded, 0 failed" in result.stdout
-    assert "(1 earlier attempts of the same events skipped)" in result.stdout
+    assert "(skipped 1 earlier failed attempt of the same events)" in result.stdout
     resent = receiver.received[before:]
     assert sorted(delivery.event_id for delivery in resent) == sorted(
         delivery.payload["id"] for delivery in failed
@@ -213,7 +213,7 @@ def test_clear_deletes_the_history_asked_for(
 
     cleared = cli("deliveries", "clear", "--webhook-id", webhook.id, "--status", "failed", "--yes")
     assert cleared.exit_code == 0, cleared.output
-    assert f"Deleted 1 deliveries of {webhook.id}." in cleared.stdout
+    assert f"Deleted 1 delivery of {webhook.id}." in cleared.stdout
     left = list(client.webhooks.iter_deliveries(webhook_id=webhook.id))
     assert [delivery.id for delivery in left] == [delivery.id for delivery in reversed(kept)]
 

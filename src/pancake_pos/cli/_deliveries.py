@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 import typer
-from rich.console import Group
 from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +28,7 @@ from ..models import DeliveryPage, RetryWebhookResult, WebhookDelivery
 from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
 from ._options import (
+    DAY,
     DAY_FORMATS,
     EventFilter,
     FromDay,
@@ -45,6 +45,7 @@ from ._output import (
     details,
     duration,
     json_line,
+    plural,
     progress_bar,
     show_attempt,
     status,
@@ -153,11 +154,11 @@ def _page_caption(page: DeliveryPage) -> str:
     if page.total_pages is not None:
         where += f" of {page.total_pages}"
     if page.total is not None:
-        where += f", {page.total} deliveries in all"
+        where += f", {plural(page.total, 'delivery', 'deliveries')} in all"
     return where
 
 
-def _delivery_details(delivery: WebhookDelivery) -> Group:
+def _delivery_details(delivery: WebhookDelivery) -> Table:
     rows = [
         ("ID", text(delivery.id)),
         ("Webhook", text(delivery.webhook_id)),
@@ -178,7 +179,7 @@ def _delivery_details(delivery: WebhookDelivery) -> Group:
         headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
         rows.append(("Response headers", text(headers or None)))
         rows.append(("Response body", text(response.body)))
-    return Group(details(rows))
+    return details(rows)
 
 
 # -- list, get, pending -------------------------------------------------------------------------
@@ -258,7 +259,7 @@ def _list_all(state: CliState, filters: Filters, page_size: int) -> None:
                 page.data, caption=_page_caption(page), with_webhook=_webhook_column(state, filters)
             )
         )
-    state.output.note(f"{count} deliveries")
+    state.output.note(plural(count, "delivery", "deliveries"))
 
 
 @deliveries_app.command("get")
@@ -304,7 +305,7 @@ def pending_deliveries(ctx: typer.Context) -> None:
             when(delivery.created_at),
         )
     state.output.print(grid)
-    state.output.note(f"{pending.total_count} pending retries")
+    state.output.note(plural(pending.total_count, "pending retry", "pending retries"))
 
 
 # -- clear --------------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def clear_history(
     ],
     before: Annotated[
         datetime.datetime | None,
-        typer.Option(formats=DAY_FORMATS, help="Only deliveries before this UTC day."),
+        typer.Option(formats=DAY_FORMATS, metavar=DAY, help="Only deliveries before this UTC day."),
     ] = None,
     status_filter: StatusOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -341,7 +342,8 @@ def clear_history(
     if state.json_mode:
         state.output.json(result)
     else:
-        state.output.print(Text(f"Deleted {result.deleted_count} deliveries of {webhook_id}."))
+        deleted = plural(result.deleted_count, "delivery", "deliveries")
+        state.output.print(Text(f"Deleted {deleted} of {webhook_id}."))
 
 
 # -- retry --------------------------------------------------------------------------------------
@@ -361,7 +363,9 @@ def retry_deliveries(
     event: EventFilter = None,
     since: Annotated[
         datetime.datetime | None,
-        typer.Option(formats=DAY_FORMATS, help="With --failed: only from this UTC day on."),
+        typer.Option(
+            formats=DAY_FORMATS, metavar=DAY, help="With --failed: only from this UTC day on."
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option(min=1, max=32, help="With --failed: retries sent at the same time.")
@@ -464,12 +468,14 @@ class RetryRun:
     def _summary(self, interrupted: bool) -> ExitCode:
         retried = self.succeeded + self.failed + len(self.errors)
         line = (
-            f"Retried {retried} failed deliveries: {self.succeeded} succeeded, {self.failed} failed"
+            f"Retried {plural(retried, 'failed delivery', 'failed deliveries')}: "
+            f"{self.succeeded} succeeded, {self.failed} failed"
         )
         if self.errors:
             line += f", {len(self.errors)} refused by the API"
         if self.skipped:
-            line += f" ({self.skipped} earlier attempts of the same events skipped)"
+            attempts = plural(self.skipped, "earlier failed attempt")
+            line += f" (skipped {attempts} of the same events)"
         for message in self.errors[:_SHOWN_ERRORS]:
             self.output.note(f"error: {message}")
         if len(self.errors) > _SHOWN_ERRORS:
@@ -566,15 +572,18 @@ def export_deliveries(
                 of_pages = f"/{page.total_pages}" if page.total_pages else ""
                 progress.update(task, completed=written, detail=f"page {pages_read}{of_pages}")
     except KeyboardInterrupt:
-        lines = _count_lines(output_file)
-        state.output.note(f"Interrupted: {lines} deliveries written to {output_file}.")
+        lines = plural(_count_lines(output_file), "delivery", "deliveries")
+        state.output.note(f"Interrupted: {lines} written to {output_file}.")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     summary = {"path": str(output_file), "deliveries": written, "pages": pages_read}
     if state.json_mode:
         state.output.json(summary)
     else:
         state.output.print(
-            Text(f"Exported {written} deliveries ({pages_read} pages) to {output_file}.")
+            Text(
+                f"Exported {plural(written, 'delivery', 'deliveries')} "
+                f"({plural(pages_read, 'page')}) to {output_file}."
+            )
         )
 
 

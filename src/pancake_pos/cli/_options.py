@@ -19,6 +19,7 @@ from ..models import WebhookEvent
 from ._errors import CommandError
 
 __all__ = [
+    "DAY",
     "DAY_FORMATS",
     "EventFilter",
     "FromDay",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 DAY_FORMATS = ["%Y-%m-%d"]
+DAY = "YYYY-MM-DD"
 
 
 class StatusFilter(enum.StrEnum):
@@ -49,13 +51,19 @@ def _complete_event(incomplete: str) -> list[str]:
 FromDay = Annotated[
     datetime.datetime | None,
     typer.Option(
-        "--from", formats=DAY_FORMATS, help="Only from this UTC day on (YYYY-MM-DD, inclusive)."
+        "--from",
+        formats=DAY_FORMATS,
+        metavar=DAY,
+        help="Only from this UTC day on (inclusive).",
     ),
 ]
 ToDay = Annotated[
     datetime.datetime | None,
     typer.Option(
-        "--to", formats=DAY_FORMATS, help="Only up to this UTC day (YYYY-MM-DD, inclusive)."
+        "--to",
+        formats=DAY_FORMATS,
+        metavar=DAY,
+        help="Only up to this UTC day (inclusive).",
     ),
 ]
 WebhookIdFilter = Annotated[

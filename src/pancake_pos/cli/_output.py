@@ -41,6 +41,7 @@ __all__ = [
     "health",
     "json_line",
     "mask_secret",
+    "plural",
     "progress_bar",
     "show_attempt",
     "status",
@@ -50,7 +51,17 @@ __all__ = [
 ]
 
 _NOTHING = "-"
-_NO_WRAP_COLUMNS = {"ID", "Webhook", "Status", "Created", "Next attempt", "Last triggered"}
+_NO_WRAP_COLUMNS = {
+    "ID",
+    "Webhook",
+    "Event",
+    "Events",
+    "Status",
+    "Health",
+    "Created",
+    "Next attempt",
+    "Last triggered",
+}
 _STATUS_STYLES = {
     "success": "green",
     "failed": "red",
@@ -95,6 +106,11 @@ class Output:
             sys.stdout.flush()
             count += 1
         return count
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """`1 delivery`, `2 deliveries`, `0 webhooks`."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 # -- cells --------------------------------------------------------------------------------------

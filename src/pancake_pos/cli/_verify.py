@@ -136,7 +136,8 @@ def verify(
             "--secret",
             envvar="PANCAKE_WEBHOOK_SECRET",
             show_envvar=True,
-            help="The webhook's secret, whsec_... (repeat during a rotation). Never printed.",
+            help="The webhook's secret, whsec_... (repeat during a rotation). Never printed. "
+            "Prefer the environment variable: command lines are visible to other users.",
             show_default=False,
         ),
     ],
@@ -179,10 +180,12 @@ def verify(
 
     Example:
 
-        pancake-pos verify --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --body body.json \\
+        export PANCAKE_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+        pancake-pos verify --body body.json --ignore-timestamp \\
             -H 'webhook-id: msg_2ZbX9' -H 'webhook-timestamp: 1714385700' \\
-            -H 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' \\
-            --ignore-timestamp
+            -H 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
+
+        pancake-pos verify --body body.json --headers-file headers.txt --now 2024-04-29T10:15:02Z
     """
     state = cli_state(ctx)
     for secret in secrets:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
 from .._converter import unstructure
@@ -29,6 +29,7 @@ from ._output import (
     duration,
     health,
     mask_secret,
+    plural,
     show_attempt,
     table,
     text,
@@ -56,12 +57,13 @@ Events = Annotated[
 ]
 
 _STATS_DAYS = 7
+_WIDTH_FOR_LAST_TRIGGERED = 110
 
 
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def _webhook_details(hook: Webhook, *, secret: str | None) -> Group:
+def _webhook_details(hook: Webhook, *, secret: str | None) -> Table:
     rows = [
         ("ID", text(hook.id)),
         ("URL", text(hook.url)),
@@ -80,7 +82,7 @@ def _webhook_details(hook: Webhook, *, secret: str | None) -> Group:
         rows.append(("Secret", text(secret)))
     elif hook.secret_key:
         rows.append(("Secret", mask_secret(hook.secret_key)))
-    return Group(details(rows))
+    return details(rows)
 
 
 def _show_webhook(output: Output, hook: Webhook, *, show_secret: bool) -> None:
@@ -110,18 +112,21 @@ def list_webhooks(ctx: typer.Context) -> None:
     if state.json_mode:
         state.output.json(hooks)
         return
-    grid = table("ID", "URL", "Events", "Active", "Health", "Last triggered")
+    wide = state.output.console.width >= _WIDTH_FOR_LAST_TRIGGERED
+    columns = ["ID", "URL", "Events", "Active", "Health"] + (["Last triggered"] if wide else [])
+    grid = table(*columns)
     for hook in hooks.data:
-        grid.add_row(
+        cells = [
             text(hook.id),
             text(hook.url),
-            text(", ".join(hook.events)),
+            text("\n".join(hook.events)),
             text(hook.is_active),
             health(hook.health_status.status, hook.health_status.success_rate),
             when(hook.last_triggered_at),
-        )
+        ]
+        grid.add_row(*cells[: len(columns)])
     state.output.print(grid)
-    state.output.note(f"{len(hooks.data)} webhook(s)")
+    state.output.note(plural(len(hooks.data), "webhook"))
 
 
 @webhooks_app.command("get")
