@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from pancake_pos.cli import _context
 from pancake_pos.cli._app import app
+from pancake_pos.models import Webhook, WebhookDelivery
 from pancake_pos.sandbox import SandboxServer
 
 Cli = Callable[..., Result]
@@ -209,3 +213,40 @@ def test_the_root_help_lists_the_exit_codes() -> None:
     assert "Exit codes" in result.stdout
     for code in ("0", "1", "2", "3", "4", "5", "6", "70", "130"):
         assert any(line.split()[:1] == [code] for line in result.stdout.splitlines())
+
+
+def test_a_reader_that_stops_early_ends_the_stream_quietly(
+    sandbox: SandboxServer,
+    webhook: Webhook,
+    make_deliveries: Callable[..., list[WebhookDelivery]],
+) -> None:
+    """`pancake-pos --json deliveries list --all | head -1`: no traceback, no internal error."""
+    make_deliveries(webhook, 4)
+    env = {
+        **os.environ,
+        "PANCAKE_API_KEY": sandbox.api_key,
+        "PANCAKE_SHOP_ID": sandbox.shop_id,
+        "PANCAKE_BASE_URL": sandbox.base_url,
+    }
+    command = [sys.executable, "-m", "pancake_pos", "--json", "deliveries", "list", "--all"]
+    # Each page takes 0.2 s, so the reader is gone before the second line is written.
+    sandbox.inject_fault("slow", count=10, delay=0.2, path="/api/v1/shops/", method="GET")
+    try:
+        with subprocess.Popen(
+            [*command, "--webhook-id", webhook.id, "--page-size", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            first = process.stdout.readline()
+            process.stdout.close()  # like `head -1`
+            errors = process.stderr.read().decode()
+            process.wait(timeout=30)
+    finally:
+        sandbox.clear_faults()
+    assert json.loads(first)["webhook_id"] == webhook.id
+    assert process.returncode == 1, errors
+    assert "Traceback" not in errors
+    assert "internal error" not in errors

@@ -141,6 +141,8 @@ class ErrorHandlingGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            raise  # stdout closed early (`| head`): Typer exits quietly
         except Exception as error:
             state = ctx.obj
             debug = bool(getattr(state, "debug", False))
