@@ -13,6 +13,7 @@ from typer.testing import Result
 from pancake_pos._converter import unstructure
 from pancake_pos._sync import PancakeClient
 from pancake_pos.models import Webhook, WebhookDelivery
+from pancake_pos.sandbox import SandboxServer
 from pancake_pos.sandbox._receiver import RecordingReceiver
 
 MakeDeliveries = Callable[..., list[WebhookDelivery]]
@@ -278,3 +279,21 @@ def test_export_does_not_overwrite_a_file_without_force(
     forced = cli("deliveries", "export", "-o", str(target), "--webhook-id", webhook.id, "--force")
     assert forced.exit_code == 0, forced.output
     assert json.loads(target.read_text())["webhook_id"] == webhook.id
+
+
+def test_retry_failed_exits_3_when_the_api_refuses_some(
+    cli: Cli,
+    sandbox: SandboxServer,
+    webhook: Webhook,
+    make_deliveries: MakeDeliveries,
+) -> None:
+    make_deliveries(webhook, 3, fail=True)
+    sandbox.inject_fault("500", count=1, method="POST", path="/api/v1/shops/")
+    try:
+        result = cli("deliveries", "retry", "--failed", "--webhook-id", webhook.id)
+    finally:
+        sandbox.clear_faults()
+    assert result.exit_code == 3, result.output
+    assert "2 succeeded, 0 failed, 1 refused by the API" in result.stdout
+    assert "error: dlv_" in result.stderr
+    assert ": 500 " in result.stderr

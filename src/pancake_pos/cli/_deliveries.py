@@ -399,22 +399,26 @@ def retry_deliveries(
 
 
 class RetryRun:
-    """`deliveries retry --failed`: retries with bounded concurrency, counted as they finish."""
+    """`deliveries retry --failed`: retries with bounded concurrency, counted as they finish.
+
+    At most `concurrency` retries are in flight; the history is read a page at a time while they
+    run, so memory holds one page and the ids of the events already sent.
+    """
 
     def __init__(self, state: CliState, concurrency: int) -> None:
-        self.state = state
         self.output: Output = state.output
         self.client = state.client()
         self.concurrency = concurrency
         self.succeeded = 0
         self.failed = 0
         self.skipped = 0
-        self.errors: list[str] = []
+        self.refused = 0
+        self.first_refusals: list[str] = []
+        self._seen_events: set[tuple[str, str]] = set()
         self._in_flight: dict[Future[RetryWebhookResult], WebhookDelivery] = {}
 
     def run(self, filters: Filters) -> ExitCode:
         """Retry every matching failed event once; print the counts; return the exit code."""
-        seen: set[tuple[str, str]] = set()
         interrupted = False
         progress = progress_bar(self.output, "deliveries")
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pancake-pos-retry")
@@ -422,40 +426,49 @@ class RetryRun:
             with progress:
                 task = progress.add_task("Retrying", total=None, detail="")
                 try:
-                    for index, page in enumerate(filters.pages(self.client, 100)):
-                        if index == 0:
-                            progress.update(task, total=page.total)
-                        for delivery in page.data:
-                            event_key = (delivery.webhook_id, _event_id(delivery))
-                            if event_key in seen:
-                                self.skipped += 1
-                                progress.advance(task)
-                                continue
-                            seen.add(event_key)
-                            if len(self._in_flight) >= self.concurrency:
-                                self._collect(progress, task, wait_for_all=False)
-                            future = pool.submit(self.client.webhooks.retry_delivery, delivery.id)
-                            self._in_flight[future] = delivery
+                    self._send_all(filters, pool, progress, task)
                     self._collect(progress, task, wait_for_all=True)
                 except KeyboardInterrupt:
                     interrupted = True
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    self._collect(progress, task, wait_for_all=True)  # those already sent
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return self._summary(interrupted)
 
+    def _send_all(
+        self, filters: Filters, pool: ThreadPoolExecutor, progress: Progress, task: TaskID
+    ) -> None:
+        for index, page in enumerate(filters.pages(self.client, 100)):
+            if index == 0:
+                progress.update(task, total=page.total)
+            for delivery in page.data:
+                event_key = (delivery.webhook_id, _event_id(delivery))
+                if event_key in self._seen_events:
+                    self.skipped += 1
+                    progress.advance(task)
+                    continue
+                self._seen_events.add(event_key)
+                if len(self._in_flight) >= self.concurrency:
+                    self._collect(progress, task, wait_for_all=False)
+                future = pool.submit(self.client.webhooks.retry_delivery, delivery.id)
+                self._in_flight[future] = delivery
+
     def _collect(self, progress: Progress, task: TaskID, *, wait_for_all: bool) -> None:
-        futures = list(self._in_flight)
-        if not futures:
+        """Count the retries that finished (at least one, or all when `wait_for_all`)."""
+        if not self._in_flight:
             return
-        done, _ = wait(futures, return_when=ALL_COMPLETED if wait_for_all else FIRST_COMPLETED)
+        done, _ = wait(
+            list(self._in_flight), return_when=ALL_COMPLETED if wait_for_all else FIRST_COMPLETED
+        )
         for future in done:
             delivery = self._in_flight.pop(future)
+            if future.cancelled():
+                continue
             try:
                 result = future.result()
             except APIStatusError as error:
-                self.errors.append(f"{delivery.id}: {error}")
-                if self.output.json_mode:
-                    self.output.json_lines([_error_line(delivery, error)])
+                self._refused(delivery, error)
             else:
                 if result.status == "success":
                     self.succeeded += 1
@@ -465,21 +478,28 @@ class RetryRun:
                     self.output.json_lines([{"retried_delivery_id": delivery.id, **_plain(result)}])
             progress.advance(task)
 
+    def _refused(self, delivery: WebhookDelivery, error: APIStatusError) -> None:
+        self.refused += 1
+        if len(self.first_refusals) < _SHOWN_ERRORS:
+            self.first_refusals.append(f"{delivery.id}: {error}")
+        if self.output.json_mode:
+            self.output.json_lines([_error_line(delivery, error)])
+
     def _summary(self, interrupted: bool) -> ExitCode:
-        retried = self.succeeded + self.failed + len(self.errors)
+        retried = self.succeeded + self.failed + self.refused
         line = (
             f"Retried {plural(retried, 'failed delivery', 'failed deliveries')}: "
             f"{self.succeeded} succeeded, {self.failed} failed"
         )
-        if self.errors:
-            line += f", {len(self.errors)} refused by the API"
+        if self.refused:
+            line += f", {self.refused} refused by the API"
         if self.skipped:
             attempts = plural(self.skipped, "earlier failed attempt")
             line += f" (skipped {attempts} of the same events)"
-        for message in self.errors[:_SHOWN_ERRORS]:
+        for message in self.first_refusals:
             self.output.note(f"error: {message}")
-        if len(self.errors) > _SHOWN_ERRORS:
-            self.output.note(f"... and {len(self.errors) - _SHOWN_ERRORS} more errors")
+        if self.refused > len(self.first_refusals):
+            self.output.note(f"... and {self.refused - len(self.first_refusals)} more refusals")
         if interrupted:
             self.output.note(f"Interrupted. {line}.")
             return ExitCode.INTERRUPTED
@@ -487,7 +507,7 @@ class RetryRun:
             self.output.note(line + ".")
         else:
             self.output.print(Text(line + "."))
-        if self.errors:
+        if self.refused:
             return ExitCode.API_STATUS
         return ExitCode.DELIVERY_FAILED if self.failed else ExitCode.OK
 
