@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -81,7 +82,7 @@ def http_url(value: object, name: str) -> str:
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         valid = False
-    if not valid or value != value.strip():
+    if not valid or any(character.isspace() for character in value):
         raise ValueError(f"{name} must be an absolute http(s) URL, got {value!r}")
     return value
 
@@ -127,12 +128,17 @@ def description(value: object, name: str) -> str:
 
 
 def payload(value: object, name: str) -> dict[str, Any]:
-    """A JSON object: a mapping with `str` keys."""
+    """A JSON object: a JSON-serializable mapping with `str` keys."""
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a mapping (a JSON object), not {_type_name(value)}")
-    if not all(isinstance(key, str) for key in value):
+    data = dict(value)
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be JSON-serializable: {error}") from None
+    if not all(isinstance(key, str) for key in data):
         raise TypeError(f"{name} must have str keys")
-    return dict(value)
+    return data
 
 
 def idempotency_key(value: object, name: str = "idempotency_key") -> str | None:
