@@ -1,0 +1,330 @@
+"""`PancakeClient`: the synchronous facade that drives `AsyncPancakeClient`.
+
+The facade holds no transport of its own. It runs the async core on an event loop of its own,
+in a daemon thread it owns, and reaches that loop through an anyio `BlockingPortal`: each sync
+call hands the matching coroutine to the loop and waits for its result. So it works in a plain
+script, where a loop is already running (a notebook, an async test), and from many threads at
+once sharing one client.
+
+The thread is a daemon on purpose: `anyio.from_thread.start_blocking_portal()` is a context
+manager whose thread the interpreter may wait for, and a client nobody closed must never keep a
+script from exiting.
+
+Example:
+
+    from pancake_pos import PancakeClient
+
+    with PancakeClient() as client:        # reads PANCAKE_API_KEY / PANCAKE_SHOP_ID
+        for delivery in client.webhooks.iter_deliveries(status="failed"):
+            client.webhooks.retry_delivery(delivery.id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
+from functools import cached_property, partial
+from types import TracebackType
+from typing import ParamSpec, TypeVar
+
+import anyio
+import httpx
+from anyio.from_thread import BlockingPortal
+
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
+from ._types import TimeoutLike
+from .errors import PancakeError
+from .resources._sync_webhooks import Webhooks
+
+__all__ = ["PancakeClient"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_thread_numbers = itertools.count(1)
+
+
+class _EventLoopThread:
+    """An asyncio event loop in a daemon thread, reached from other threads through a portal.
+
+    `run()` may be called from any thread but the loop's own. `stop()` refuses new calls, lets
+    the calls already running finish, runs the `at_stop` coroutine (closing the async client)
+    on the loop, ends the loop and joins the thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._submitted = threading.Condition(self._lock)
+        self._submitting = 0
+        self._stopping = False
+        self._failure: BaseException | None = None
+        self.at_stop: Callable[[], Awaitable[None]] | None = None
+        started: Future[BlockingPortal] = Future()
+        self._thread = threading.Thread(
+            target=self._main,
+            args=(started,),
+            name=f"pancake-pos-loop-{next(_thread_numbers)}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._portal = started.result()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop()` (or `request_stop()`) was called: new calls are refused."""
+        return self._stopping
+
+    def _main(self, started: Future[BlockingPortal]) -> None:
+        try:
+            anyio.run(self._serve, started)
+        except BaseException as error:  # reported by the constructor or by stop()
+            if started.done():
+                self._failure = error
+            else:
+                started.set_exception(error)
+
+    async def _serve(self, started: Future[BlockingPortal]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = anyio.Event()
+        try:
+            async with BlockingPortal() as portal:
+                started.set_result(portal)
+                await self._stop_requested.wait()
+            # Leaving the portal waited for the calls still running.
+        finally:
+            if self.at_stop is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.at_stop()
+
+    def run(self, function: Callable[[], Awaitable[T]]) -> T:
+        """Run `function()` on the loop and return its result (or raise its exception).
+
+        Raises `PancakeError` once the loop is stopping. A `KeyboardInterrupt` while waiting
+        cancels the call on the loop.
+        """
+        with self._lock:
+            if self._stopping:
+                raise PancakeError(_CLOSED)
+            self._submitting += 1
+        # Counted while the task is being handed over, so that stop() never ends the loop
+        # under a hand-over (which would leave this thread waiting forever).
+        try:
+            future = self._portal.start_task_soon(function)
+        finally:
+            with self._lock:
+                self._submitting -= 1
+                if self._submitting == 0:
+                    self._submitted.notify_all()
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def request_stop(self) -> None:
+        """Start stopping without waiting (safe from a finalizer and from any thread)."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            while self._submitting:
+                self._submitted.wait()
+        with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has already ended
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
+
+    def stop(self) -> None:
+        """Stop the loop and join its thread; idempotent. Raises what went wrong on the loop."""
+        self.request_stop()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+
+_CLOSED = (
+    "This PancakeClient is closed: make a new client (`with PancakeClient(...) as client:` "
+    "closes it when the block ends)."
+)
+
+
+class PancakeClient:
+    """The synchronous client of the Pancake POS webhooks API, for scripts and notebooks.
+
+    Same arguments, resources, method names, models and errors as `AsyncPancakeClient`, without
+    `await`. It drives the async core on an event loop of its own, in a daemon thread, so it also
+    works where a loop is already running (a notebook) and from several threads at once. Close it
+    (`with`, or `close()`); a client never closed still never keeps the interpreter from exiting.
+
+    Args:
+        api_key: the shop's API key; falls back to `PANCAKE_API_KEY`. Sent as the `api_key`
+            query parameter and shown nowhere (URLs read `api_key=***`).
+        shop_id: the shop's id; falls back to `PANCAKE_SHOP_ID`.
+        base_url: falls back to `PANCAKE_BASE_URL`, then `https://pos.pages.fm/api/v1`.
+        timeout: seconds, or an `httpx.Timeout` (default: 30 s, 5 s to connect).
+        max_retries: retries after a failed attempt (default 2; 0 turns retries off).
+        default_headers: extra headers sent with every request.
+        http_client: an `httpx.AsyncClient` you own (your transport, proxies, limits...): the
+            facade drives the async core, so this is an *async* client. It is used on the
+            facade's event loop thread only; the SDK never closes it.
+
+    Example:
+
+        with PancakeClient("api-key", "shop-id") as client:
+            for delivery in client.webhooks.iter_deliveries(status="failed"):
+                outcome = client.webhooks.retry_delivery(delivery.id)
+                print(delivery.id, "->", outcome.status)
+    """
+
+    _async_client: AsyncPancakeClient
+    _loop_thread: _EventLoopThread
+    _origin: PancakeClient | None
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        shop_id: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        async def create() -> AsyncPancakeClient:
+            # Built on the loop, so anything it binds to a running loop binds to this one.
+            return AsyncPancakeClient(
+                api_key,
+                shop_id,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+                http_client=http_client,
+            )
+
+        loop_thread = _EventLoopThread()
+        try:
+            async_client = loop_thread.run(create)
+        except BaseException:
+            loop_thread.stop()
+            raise
+        loop_thread.at_stop = async_client.close
+        self._async_client = async_client
+        self._loop_thread = loop_thread
+        self._origin = None
+        # A client dropped without close(): end its loop (without blocking the collector).
+        weakref.finalize(self, loop_thread.request_stop).atexit = False
+
+    def _run(self, function: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call the async `function` on the loop thread and wait for its result."""
+        return self._loop_thread.run(partial(function, *args, **kwargs))
+
+    # -- configuration ----------------------------------------------------------------------
+
+    @property
+    def shop_id(self) -> str:
+        """The shop this client acts on."""
+        return self._async_client.shop_id
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, such as `https://pos.pages.fm/api/v1`."""
+        return self._async_client.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeout of each attempt."""
+        return self._async_client.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried."""
+        return self._async_client.max_retries
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """The headers sent with every request (`User-Agent` included)."""
+        return self._async_client.default_headers
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The `httpx.AsyncClient` the async core sends through, on the facade's loop thread."""
+        return self._async_client.http_client
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> PancakeClient:
+        """A copy of this client with some settings changed, sharing its loop thread and pool.
+
+        No thread, pool or connection is opened. Closing the copy closes nothing: only the
+        client it was made from does (and then the copy is closed too). `default_headers` are
+        added to the current ones.
+
+        Example:
+
+            patient = client.with_options(timeout=120, max_retries=5)
+            stats = patient.webhooks.get_stats("wh_1", from_date=start, to_date=end)
+        """
+
+        async def copy_async_client() -> AsyncPancakeClient:
+            return self._async_client.with_options(
+                timeout=timeout, max_retries=max_retries, default_headers=default_headers
+            )
+
+        copy = object.__new__(type(self))
+        copy._async_client = self._loop_thread.run(copy_async_client)
+        copy._loop_thread = self._loop_thread
+        # Keeps the client that owns the loop alive (its finalizer would end the loop).
+        copy._origin = self if self._origin is None else self._origin
+        return copy
+
+    # -- resources --------------------------------------------------------------------------
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """The shop's webhooks and their delivery history."""
+        return Webhooks(self, self._async_client.webhooks)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client (or the client it was copied from) has been closed."""
+        return self._loop_thread.stopping
+
+    def close(self) -> None:
+        """Close the client: its connection pool (if it created it) and its loop thread.
+
+        Calls still running in other threads finish first; any later call raises
+        `PancakeError`. Closing twice is fine. A `with_options()` copy closes nothing (the client
+        it came from owns the loop and the pool). An `http_client` passed in is left open.
+        """
+        if self._origin is None:
+            self._loop_thread.stop()
+
+    def __enter__(self) -> PancakeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(shop_id={self.shop_id!r}, base_url={self.base_url!r}, "
+            f"api_key='***', max_retries={self.max_retries})"
+        )
