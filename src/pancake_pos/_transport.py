@@ -169,17 +169,34 @@ class HttpPool:
             await self.http_client.aclose()
 
 
+def _aiohttp_cause(error: BaseException) -> BaseException | None:
+    """The aiohttp exception behind an httpx error raised by httpx-aiohttp's transport, if any."""
+    aiohttp = sys.modules.get("aiohttp")
+    cause: BaseException | None = error.__cause__
+    client_error: type[BaseException] | None = getattr(aiohttp, "ClientError", None)
+    if client_error is None or not isinstance(cause, client_error):
+        return None
+    return cause
+
+
+def _is_timeout(error: httpx.HTTPError) -> bool:
+    # httpx-aiohttp maps every aiohttp ClientConnectionError (a reset connection too) to
+    # httpx.ConnectTimeout, so its own exception says whether time ran out.
+    cause = _aiohttp_cause(error)
+    if cause is not None:
+        return isinstance(cause, TimeoutError)
+    return isinstance(error, httpx.TimeoutException)
+
+
 def _connection_never_made(error: BaseException | None) -> bool:
     """Whether an httpx error proves the request never reached the server (safe to resend)."""
     if not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return False
-    # httpx-aiohttp maps every aiohttp ClientConnectionError (a dropped connection too) to
-    # ConnectTimeout; only aiohttp's connector errors mean "never connected".
-    aiohttp = sys.modules.get("aiohttp")
-    cause = error.__cause__
-    if aiohttp is not None and isinstance(cause, aiohttp.ClientError):
-        return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-    return True
+    cause = _aiohttp_cause(error)
+    if cause is None:
+        return True
+    aiohttp = sys.modules["aiohttp"]
+    return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
 
 
 def _describe(error: BaseException) -> str:
@@ -364,10 +381,12 @@ class Transport:
             logger.debug("Request: %s %s", request.method, redact_url(request.url))
         try:
             response = await self.pool.send(request)
-        except httpx.TimeoutException as error:
-            raise APITimeoutError(request, self._connection_message(request, error)) from error
         except httpx.HTTPError as error:
-            raise APIConnectionError(request, self._connection_message(request, error)) from error
+            if _is_timeout(error):
+                message = self._connection_message("Request timed out", request, error)
+                raise APITimeoutError(request, message) from error
+            message = self._connection_message("Connection error", request, error)
+            raise APIConnectionError(request, message) from error
         if debug:
             logger.debug(
                 "Response: %s %s -> %d (request_id=%s)",
@@ -380,10 +399,7 @@ class Transport:
             return response
         raise self._status_error(response)
 
-    def _connection_message(self, request: httpx.Request, error: httpx.HTTPError) -> str:
-        kind = (
-            "Request timed out" if isinstance(error, httpx.TimeoutException) else "Connection error"
-        )
+    def _connection_message(self, kind: str, request: httpx.Request, error: httpx.HTTPError) -> str:
         detail = redact_text(str(error) or type(error).__name__, self._secrets)
         return f"{kind}: {request.method} {request.url.path}: {detail}"
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from httpx_aiohttp import AiohttpTransport
 from loopback import (
     CloseWithoutAnswer,
     LoopbackServer,
@@ -250,3 +251,61 @@ async def test_in_flight_requests_stay_within_the_pool(
     assert len(server.requests) == 50
     assert most_in_flight == 5
     assert server.connections <= 5
+
+
+@asynccontextmanager
+async def aiohttp_client_for(
+    server: LoopbackServer, fake_sleep: FakeSleep
+) -> AsyncIterator[AsyncPancakeClient]:
+    async with (
+        httpx.AsyncClient(transport=AiohttpTransport()) as engine,
+        client_for(server, fake_sleep, http_client=engine) as client,
+    ):
+        yield client
+
+
+async def test_the_aiohttp_engine_answers_and_retries_get(
+    fake_sleep: FakeSleep, payloads: Payloads
+) -> None:
+    script = [Respond.json(200, payloads.webhook()), Reset(), Respond.json(200, payloads.webhook())]
+    async with LoopbackServer(script) as server, aiohttp_client_for(server, fake_sleep) as client:
+        async with asyncio.timeout(GUARD):
+            first = await client.webhooks.get_by_id("wh_1")
+            second = await client.webhooks.get_by_id("wh_1")
+
+    assert (first.id, second.id) == ("wh_1", "wh_1")
+    assert len(server.requests) == 3
+
+
+async def test_the_aiohttp_engine_does_not_resend_a_post_after_a_reset(
+    fake_sleep: FakeSleep,
+) -> None:
+    # httpx-aiohttp reports a reset connection as httpx.ConnectTimeout; it is neither a
+    # timeout nor a connection that was never made.
+    async with (
+        LoopbackServer([Reset()]) as server,
+        aiohttp_client_for(server, fake_sleep) as client,
+    ):
+        async with asyncio.timeout(GUARD):
+            with pytest.raises(APIConnectionError) as caught:
+                await client.webhooks.rotate_secret("wh_1")
+
+    assert type(caught.value) is APIConnectionError
+    assert str(caught.value).startswith("Connection error: POST ")
+    assert len(server.requests) == 1
+
+
+async def test_the_aiohttp_engine_resends_a_post_on_a_refused_connection(
+    fake_sleep: FakeSleep,
+) -> None:
+    base_url = f"http://127.0.0.1:{closed_port()}/api/v1"
+    async with (
+        httpx.AsyncClient(transport=AiohttpTransport()) as engine,
+        AsyncPancakeClient("key", "shop_42", base_url=base_url, http_client=engine) as client,
+    ):
+        client._transport.sleep = fake_sleep
+        async with asyncio.timeout(GUARD):
+            with pytest.raises(APIConnectionError):
+                await client.webhooks.rotate_secret("wh_1")
+
+    assert len(fake_sleep.waits) == 2
