@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import runpy
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import respx
+
+from pancake_pos.sandbox import SandboxServer
 
 if TYPE_CHECKING:
     from conftest import Payloads
@@ -64,3 +67,29 @@ async def test_the_async_example_runs(
     assert json.loads(create.calls.last.request.content)["url"] == "https://shop.example.com/hook"
     assert json.loads(disable.calls.last.request.content) == {"is_active": False}
     assert delete.called
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_the_async_example_runs_against_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with SandboxServer(retry_schedule=(30,)) as sandbox:
+        monkeypatch.setenv("PANCAKE_API_KEY", sandbox.api_key)
+        monkeypatch.setenv("PANCAKE_SHOP_ID", sandbox.shop_id)
+        monkeypatch.setenv("PANCAKE_BASE_URL", sandbox.base_url)
+        # Nobody listens there: the test delivery fails and the example disables the webhook.
+        monkeypatch.setenv("PANCAKE_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hook")
+
+        await runpy.run_path(str(EXAMPLE))["main"]()
+
+    out = capsys.readouterr().out
+    assert "test delivery failed (connection refused); disabling wh_" in out
+    assert "1 deliveries for wh_" in out
+    assert "not found: No webhook wh_does_not_exist. (request_id=req_" in out
+    assert out.rstrip().splitlines()[-1].startswith("deleted wh_")
