@@ -21,5 +21,8 @@ def test_the_facade_benchmark_runs_and_reports_every_measurement() -> None:
         "async get_by_id (us/call)",
         "facade get_by_id (us/call)",
         "facade / async",
+        "async get_by_id (CPU us/call)",
+        "facade get_by_id (CPU us/call)",
+        "facade / async (CPU)",
     }
     assert all(value > 0 for value in results.values())
