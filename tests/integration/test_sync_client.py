@@ -196,6 +196,46 @@ def test_a_client_never_closed_does_not_keep_a_script_from_exiting(
     assert finished.stderr == ""
 
 
+INTERRUPTED_SCRIPT = """
+import os, signal, threading
+from pancake_pos._sync import PancakeClient
+
+client = PancakeClient()
+client.webhooks.list()
+try:
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    client.webhooks.get_pending_deliveries()  # the sandbox holds this one for 5 s
+except KeyboardInterrupt:
+    print("interrupted")
+print(len(client.webhooks.list().data))
+client.close()
+print("closed")
+"""
+
+
+def test_ctrl_c_interrupts_a_call_and_the_client_stays_usable(sandbox: SandboxServer) -> None:
+    sandbox.inject_fault(
+        "slow", delay=5, path=f"/api/v1/shops/{sandbox.shop_id}/webhook-deliveries"
+    )
+    environment = os.environ | {
+        "PANCAKE_API_KEY": sandbox.api_key,
+        "PANCAKE_SHOP_ID": sandbox.shop_id,
+        "PANCAKE_BASE_URL": sandbox.base_url,
+    }
+
+    finished = subprocess.run(
+        [sys.executable, "-W", "error", "-c", INTERRUPTED_SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split() == ["interrupted", "0", "closed"]
+
+
 def test_errors_from_the_sandbox_keep_their_class_and_attributes(sandbox: SandboxServer) -> None:
     with connect(sandbox) as client, pytest.raises(NotFoundError) as caught:
         client.webhooks.get_by_id("wh_missing")
