@@ -48,17 +48,12 @@ def everything_shown(error: BaseException) -> Iterator[str]:
 
 
 @pytest.fixture
-def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    loggers = [logging.getLogger(name) for name in ("", "httpx", "httpcore", "pancake_pos")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every record of every logger at DEBUG (caplog puts the levels back afterwards)."""
+    for name in ("httpx", "httpcore", "pancake_pos"):
+        caplog.set_level(logging.DEBUG, logger=name)
     caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+    return caplog
 
 
 def log_texts(caplog: pytest.LogCaptureFixture) -> list[str]:
