@@ -6,9 +6,11 @@ call hands the matching coroutine to the loop and waits for its result. So it wo
 script, where a loop is already running (a notebook, an async test), and from many threads at
 once sharing one client.
 
-The thread is a daemon on purpose: `anyio.from_thread.start_blocking_portal()` is a context
-manager whose thread the interpreter may wait for, and a client nobody closed must never keep a
-script from exiting.
+The facade starts that thread itself, as a daemon, rather than using
+`anyio.from_thread.start_blocking_portal()`: that helper is a context manager (a client is
+closed by `close()`, or never), and older anyio releases run its loop in a thread-pool worker
+that the interpreter waits for at exit. A client nobody closed must never keep a script from
+exiting.
 
 Example:
 
@@ -56,6 +58,9 @@ class _EventLoopThread:
     the calls already running finish, runs the `at_stop` coroutine (closing the async client)
     on the loop, ends the loop and joins the thread.
     """
+
+    _loop: asyncio.AbstractEventLoop
+    _stop_requested: anyio.Event
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -127,7 +132,11 @@ class _EventLoopThread:
             raise
 
     def request_stop(self) -> None:
-        """Start stopping without waiting (safe from a finalizer and from any thread)."""
+        """Start stopping; do not wait for the loop to end (safe in a finalizer, in any thread).
+
+        New calls are refused from now on; calls being handed over to the loop at this moment
+        (a brief wait) get in first, and run to their end.
+        """
         with self._lock:
             if self._stopping:
                 return

@@ -2,12 +2,13 @@
 
 Requests go to a respx mock (respx patches httpx's transport for every thread, so it sees the
 requests the facade's loop thread sends). Real sockets, many threads and interpreter exit are
-in tests/integration/test_sync_client.py.
+in tests/integration/test_sync_sandbox.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import threading
@@ -116,8 +117,20 @@ def webhook(webhook_id: str) -> dict[str, Any]:
     }
 
 
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+def open_fds() -> set[tuple[str, str]]:
+    """This process's file descriptors, with what each one is (a socket's inode is unique)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        # FileNotFoundError: the listing's own descriptor, closed by now.
+        with contextlib.suppress(FileNotFoundError):
+            found.add((fd, os.readlink(f"/proc/self/fd/{fd}")))
+    return found
+
+
+def new_threads(before: set[threading.Thread]) -> set[threading.Thread]:
+    """Threads running now that were not running before (threads other tests left behind
+    may end meanwhile; that does not count)."""
+    return set(threading.enumerate()) - before
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -148,13 +161,13 @@ def test_a_missing_key_raises_at_construction_and_leaves_no_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PANCAKE_API_KEY", raising=False)
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
 
     with pytest.raises(PancakeError, match="api_key") as caught:
         PancakeClient(shop_id=SHOP_ID)
 
     assert "PANCAKE_API_KEY" in str(caught.value)
-    assert threading.active_count() == threads
+    assert new_threads(threads) == set()
 
 
 def test_a_bad_setting_raises_its_own_error_at_construction() -> None:
@@ -460,13 +473,13 @@ def test_a_walk_of_a_closed_client_raises_a_clear_error(history: History) -> Non
 def test_with_options_shares_the_loop_thread_and_the_pool(
     client: PancakeClient, api: respx.MockRouter
 ) -> None:
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     route = api.get("/webhooks").respond(200, json={"data": []})
 
     patient = client.with_options(timeout=120, max_retries=5, default_headers={"X-Team": "ops"})
     patient.webhooks.list()
 
-    assert threading.active_count() == threads
+    assert new_threads(threads) == set()
     assert patient.http_client is client.http_client
     assert (patient.max_retries, patient.timeout) == (5, httpx.Timeout(120))
     assert (client.max_retries, client.timeout) == (0, DEFAULT_TIMEOUT)
@@ -521,18 +534,18 @@ def test_close_is_idempotent_and_leaves_no_thread_or_fd_behind(
     api: respx.MockRouter, history: History
 ) -> None:
     api.get("/webhooks").respond(200, json={"data": []})
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     fds = open_fds()
 
     with PancakeClient(API_KEY, SHOP_ID, base_url=BASE_URL) as client:
         client.webhooks.list()
         list(client.with_options(timeout=5).webhooks.iter_deliveries(status="failed"))
-        assert threading.active_count() == threads + 1
+        assert new_threads(threads) == {client._loop_thread._thread}
     client.close()
 
     assert client.is_closed
-    assert threading.active_count() == threads
-    assert open_fds() == fds
+    assert new_threads(threads) == set()
+    assert open_fds() <= fds
 
 
 def test_calls_racing_close_either_finish_or_raise_the_closed_error(
