@@ -160,7 +160,12 @@ class HttpPool:
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send `request` once the gate lets it through, and read the whole answer."""
         async with self._gate:
-            return await self.http_client.send(request)
+            response = await self.http_client.send(request)
+        # httpx binds the response's stream to the response, a reference cycle: every answer
+        # (a whole page of deliveries) would wait for the cyclic garbage collector, and memory
+        # would grow with the length of a walk. The body is read; unbind it.
+        response.stream = httpx.ByteStream(response.content)
+        return response
 
     async def aclose(self) -> None:
         """Close the `httpx.AsyncClient` if the SDK created it; a caller's client is left open."""

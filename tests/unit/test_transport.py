@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -309,3 +311,32 @@ async def test_the_aiohttp_engine_resends_a_post_on_a_refused_connection(
                 await client.webhooks.rotate_secret("wh_1")
 
     assert len(fake_sleep.waits) == 2
+
+
+async def test_answers_are_freed_without_waiting_for_the_garbage_collector(
+    fake_sleep: FakeSleep, payloads: Payloads
+) -> None:
+    # A long walk fetches thousands of pages: each answer must go as soon as it is decoded.
+    answers: list[weakref.ref[httpx.Response]] = []
+
+    async def remember(response: httpx.Response) -> None:
+        answers.append(weakref.ref(response))
+
+    page = payloads.page(
+        [payloads.delivery(f"dlv_{n}") for n in range(100)], page_number=1, page_size=100
+    )
+    async with (
+        LoopbackServer([Respond.json(200, page)]) as server,
+        httpx.AsyncClient(event_hooks={"response": [remember]}) as engine,
+        client_for(server, fake_sleep, http_client=engine) as client,
+    ):
+        gc.disable()
+        try:
+            for _ in range(3):
+                await client.webhooks.list_deliveries(page_size=100)
+            alive = [answer for answer in answers if answer() is not None]
+        finally:
+            gc.enable()
+
+    assert len(answers) == 3
+    assert alive == []
