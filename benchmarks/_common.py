@@ -23,6 +23,7 @@ __all__ = [
     "Measurement",
     "PartResult",
     "Settings",
+    "Timings",
     "describe_error",
     "interleave_async",
     "interleave_sync",
@@ -40,15 +41,20 @@ class Settings:
     """How much each part measures. `FULL` for `python -m benchmarks`, `SMOKE` for the tests."""
 
     warmup: int = 200
+    rounds: int = 25
+    """Rounds of the interleaved timings (parts 1 and 2); medians are over rounds."""
     repeats: int = 7
-    get_calls: int = 500
-    list_calls: int = 200
-    decode_number: int = 200
+    """Repeats of the other timings (signing, facade)."""
+    get_calls: int = 100
+    list_calls: int = 30
+    decode_number: int = 40
     walk_sizes: tuple[int, ...] = (10_000, 100_000)
     fanout: int = 1_000
     fanout_repeats: int = 3
     bare_fanout: int = 1_000
     bare_fanout_budget: float = 60.0
+    sustained_calls: int = 2_000
+    sustained_workers: int = 50
     facade_calls: int = 500
     facade_rounds: int | None = None
     """Rounds (or repeats) of bench_facade.run(); None: its own default."""
@@ -59,6 +65,7 @@ class Settings:
 FULL = Settings()
 SMOKE = Settings(
     warmup=2,
+    rounds=1,
     repeats=1,
     get_calls=5,
     list_calls=2,
@@ -68,6 +75,8 @@ SMOKE = Settings(
     fanout_repeats=1,
     bare_fanout=20,
     bare_fanout_budget=30.0,
+    sustained_calls=40,
+    sustained_workers=4,
     facade_calls=5,
     facade_rounds=1,
     signing_number=20,
@@ -226,38 +235,76 @@ def per_call_sync(call: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
+@dataclass
+class Timings:
+    """Seconds per call of each contender in each round (rounds in the same order for all)."""
+
+    samples: dict[str, list[float]]
+
+    @property
+    def medians(self) -> dict[str, float]:
+        return {name: statistics.median(values) for name, values in self.samples.items()}
+
+    def ratio(self, name: str, reference: str) -> float | None:
+        """The median over rounds of `name`'s time over `reference`'s in the same round: a slow
+        spell of the machine lands on both sides of each ratio."""
+        if name not in self.samples or reference not in self.samples:
+            return None
+        pairs = zip(self.samples[name], self.samples[reference], strict=True)
+        return statistics.median(mine / theirs for mine, theirs in pairs)
+
+    def best_ratio(self, name: str, reference: str) -> float | None:
+        """`name`'s best round over `reference`'s best round (least touched by other load)."""
+        if name not in self.samples or reference not in self.samples:
+            return None
+        return min(self.samples[name]) / min(self.samples[reference])
+
+    def spread(self, name: str) -> float:
+        """How far apart the rounds are: the slowest quarter's time over the fastest's."""
+        values = sorted(self.samples[name])
+        low, high = values[len(values) // 4], values[-1 - len(values) // 4]
+        return high / low
+
+
+def _rotated(names: list[str], round_number: int) -> list[str]:
+    shift = round_number % len(names)
+    return names[shift:] + names[:shift]
+
+
 async def interleave_async(
     contenders: Mapping[str, Callable[[], Awaitable[Any]]],
     *,
     number: int,
-    repeats: int,
+    rounds: int,
     warmup: int,
-) -> dict[str, float]:
-    """Median seconds per call of each contender, their repeats taken in turn (A B C A B C ...)
-    so that a slow spell of the machine hits them alike."""
+) -> Timings:
+    """Time `number` calls of each contender per round, for `rounds` rounds; within a round the
+    contenders take turns (in an order that rotates from round to round)."""
     for call in contenders.values():
         for _ in range(warmup):
             await call()
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, call in contenders.items():
-            samples[name].append(await per_call_async(call, number))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    names = list(contenders)
+    for round_number in range(rounds):
+        for name in _rotated(names, round_number):
+            samples[name].append(await per_call_async(contenders[name], number))
+    return Timings(samples)
 
 
 def interleave_sync(
     contenders: Mapping[str, Callable[[], Any]],
     *,
     number: int,
-    repeats: int,
+    rounds: int,
     warmup: int,
-) -> dict[str, float]:
+) -> Timings:
     """`interleave_async` for plain functions."""
     for call in contenders.values():
         for _ in range(warmup):
             call()
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, call in contenders.items():
-            samples[name].append(per_call_sync(call, number))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    names = list(contenders)
+    for round_number in range(rounds):
+        for name in _rotated(names, round_number):
+            samples[name].append(per_call_sync(contenders[name], number))
+    return Timings(samples)

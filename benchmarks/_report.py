@@ -46,7 +46,69 @@ _CHANGES_PLACEHOLDER = (
     "regenerated._"
 )
 
-MISS_EXPLANATIONS: dict[str, str] = {}
+_ORJSON = (
+    "Parsing the JSON is most of the cost: for the 100-delivery page (65 KB) `json.loads` alone "
+    "takes about two thirds of our decoding, and as long as the SDK parses with the standard "
+    "library it cannot get under the goal (pydantic parses and validates in one pass in Rust "
+    "in about the time `json.loads` takes alone). Parsing answers with `orjson.loads` in "
+    "`Transport._decode` and `Transport._status_error` (`pancake_pos/_transport.py`), when "
+    "orjson is installed, measured in a prototype on this machine: list_deliveries 1.11-1.20x "
+    "-> 1.03-1.04x the floor; decoding 0.59-0.61x -> 0.38-0.42x the generated from_dict, and "
+    "1.22-1.28x -> 0.80-0.85x pydantic's model_validate_json. Structuring alone (cattrs, from "
+    "parsed data) is already about 0.35x the generated from_dict and on par with pydantic's "
+    "model_validate."
+)
+
+MISS_EXPLANATIONS: dict[str, str] = {
+    "per_call_list": _ORJSON,
+    "decode_generated": _ORJSON,
+    "decode_pydantic": _ORJSON,
+    "per_call_get_by_id": (
+        "The SDK's own work on a small answer (building the request, the gate, mapping the "
+        "status, structuring a Webhook) is a few percent of a loopback call; a miss here has "
+        "been noise on a busy machine (see the spread in the notes) whenever seen so far."
+    ),
+    "generated_get_by_id": (
+        "On a small answer both clients cost about one httpx request; the difference is a few "
+        "percent and within the noise of a busy machine (see the spread in the notes). On the "
+        "100-delivery page the SDK is clearly faster."
+    ),
+    "memory": (
+        "Not a leak: httpx ties each response to its stream in a reference cycle "
+        "(`response.stream = BoundAsyncStream(..., response=response)` in httpx/_client.py), so "
+        "every response, its 65 KB body included, waits for the cyclic garbage collector; the "
+        "longer the walk, the more of them pile up between two full collections (they are all "
+        "freed by `gc.collect()`). Fix (prototyped): in `HttpPool.send` "
+        "(`pancake_pos/_transport.py`), once the body is read, replace the stream by "
+        "`httpx.ByteStream(response.content)`, which breaks the cycle; peak during a walk "
+        "measured 1.73 -> 1.14 MiB (10,000 deliveries) and 2.78-3.54 -> 1.24 MiB (100,000)."
+    ),
+    "import_client": (
+        "`import httpx` is the floor; on top of it the SDK imports attrs, cattrs and tenacity, "
+        "creates its 27 attrs classes, and builds every cattrs hook at import time "
+        "(`_build_model_hooks()` in `pancake_pos/_converter.py`, the largest single item). "
+        "Prototyped: build hooks on first use (cattrs does that by itself), import tenacity in "
+        "`Transport._retrying` only (the first attempt runs outside it), and import the "
+        "converter in `Transport._decode` on first use: 1.5-1.8x -> 1.27-1.47x here. Note that "
+        "`import httpx` here includes rich and click (the dev extras make httpx load its "
+        "command line); without them httpx imports faster and the ratio is about 0.3x higher."
+    ),
+    "fanout_speed": (
+        "The bare client's time varies a lot with the machine's load (20-38 s here) and it "
+        "runs once; see the SDK's own time too. A smaller gate makes the fan-out faster still: "
+        "with the pool and gate at 20 (`httpx.Limits(max_connections=20)`), 1,000 calls took "
+        "2.1-2.7 s against 6.0-6.7 s at 100 in the same process, because httpcore's pool work "
+        "per request grows with the connections and requests it holds."
+    ),
+    "facade": (
+        "Each sync call crosses to the facade's loop thread and back (two thread hand-offs); "
+        "see benchmarks/bench_facade.py."
+    ),
+    "aiohttp_single": "The aiohttp engine's single call was measured slower than bare httpx.",
+    "fanout_clean": "See the errors column of the fan-out rows for the first error.",
+    "fanout_aiohttp_clean": "See the errors column of the fan-out rows for the first error.",
+    "verify": "See benchmarks/bench_signing.py.",
+}
 """Why a goal is missed, by `Goal.key`: shown under "Misses" only while the goal is missed."""
 
 
@@ -182,9 +244,12 @@ def render_markdown(report: Report, previous: str | None = None) -> str:
         "shares neither CPU time nor the GIL with the client): a `Webhook` for "
         "`GET .../webhooks/{id}`, a 100-delivery `DeliveryPage` for `GET .../webhook-deliveries`,"
         " and a paged history for the walks. It is not the sandbox: no business logic is "
-        "measured. Times are medians of several repeats after a warm-up; contenders are timed "
-        "in turns so a busy moment of the machine hits them alike. Ratios in the tables are "
-        "over the reference named in each part.",
+        "measured. Times are medians of several rounds after a warm-up; in each round the "
+        "contenders are timed in turn, and a ratio is the median over rounds of the ratio "
+        "within a round, so a busy moment of the machine hits both sides of it. Ratios in the "
+        "tables are over the reference named in each part. The notes give the ratio of the "
+        "best rounds too, and the spread of the rounds (the slowest quarter over the fastest "
+        "quarter): a wide spread means the machine was busy with other work.",
         "",
         f"Run: {today}, {report.seconds:.0f} s in all.",
         "",

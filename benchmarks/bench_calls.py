@@ -147,33 +147,32 @@ async def _measure(context: Context, part: PartResult) -> None:
             ("list", "list_deliveries (100 items)", settings.list_calls),
         ):
             contenders = calls[operation]
-            medians = await interleave_async(
-                contenders, number=number, repeats=settings.repeats, warmup=settings.warmup
+            timings = await interleave_async(
+                contenders, number=number, rounds=settings.rounds, warmup=settings.warmup
             )
-            floor = medians.get(FLOOR)
-            for name, seconds in medians.items():
-                ratio = seconds / floor if floor else None
-                part.add(f"{label}: {name}", seconds * 1e6, "µs", ratio=ratio)
-            ours = medians.get(OURS)
-            their = medians.get(GENERATED)
+            for name, seconds in timings.medians.items():
+                ratio = timings.ratio(name, FLOOR)
+                best = timings.best_ratio(name, FLOOR)
+                note = f"best rounds: {best:.2f}x; " if name != FLOOR and best else ""
+                note += f"rounds spread {timings.spread(name):.2f}x"
+                part.add(f"{label}: {name}", seconds * 1e6, "µs", ratio=ratio, note=note)
             part.ratio_goal(
                 f"{label}: SDK / bare httpx + json.loads",
-                ours / floor if ours and floor else None,
+                timings.ratio(OURS, FLOOR),
                 1.10,
                 key=f"per_call_{operation}",
             )
             part.ratio_goal(
                 f"{label}: SDK / generated client",
-                ours / their if ours and their else None,
+                timings.ratio(OURS, GENERATED),
                 1.0,
                 key=f"generated_{operation}",
                 detail="below 1 is faster",
             )
             if operation == "get_by_id":
-                fast = medians.get(AIOHTTP)
                 part.ratio_goal(
                     "get_by_id on the aiohttp engine / bare httpx + json.loads",
-                    fast / floor if fast and floor else None,
+                    timings.ratio(AIOHTTP, FLOOR),
                     1.0,
                     key="aiohttp_single",
                     detail="below 1 is cheaper",
@@ -185,9 +184,10 @@ async def measure(context: Context) -> PartResult:
     part = PartResult(TITLE)
     await _measure(context, part)
     part.notes.append(
-        "Medians of per-call times; each repeat times the contenders in turn. Ratios are over "
-        "the floor of the same operation. The floor requests a prebuilt URL string (no query "
-        "merging) and decodes with json.loads into dicts; the SDK and the generated client "
-        "build typed models."
+        "Times are medians over rounds of per-call times; in each round every contender makes "
+        "its calls in turn. Ratios are medians over rounds of the ratio to the floor's time in "
+        "the same round. The floor requests a prebuilt URL string (no query merging) and "
+        "decodes with json.loads into dicts; the SDK and the generated client build typed "
+        "models."
     )
     return part

@@ -163,6 +163,26 @@ def _bare(context: Context) -> Callable[[], Awaitable[Any]]:
     return open_client
 
 
+async def sustained(context: Context, calls: int, workers: int) -> tuple[float, int | None]:
+    """`calls` calls made by `workers` tasks through one client, each task calling again as
+    soon as its answer is in: seconds, and connections the server accepted meanwhile."""
+    before = _server_connections(context)
+    async with AsyncPancakeClient(API_KEY, SHOP_ID, base_url=context.base_url) as client:
+        numbers = iter(range(calls))
+
+        async def worker() -> None:
+            for index in numbers:
+                await client.webhooks.get_by_id(f"wh_{index}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        seconds = time.perf_counter() - start
+    after = _server_connections(context)
+    if before is None or after is None:
+        return seconds, None
+    return seconds, after - before - 1
+
+
 def _record(part: PartResult, label: str, runs: list[FanOut], budget: float | None) -> float:
     """Add the rows of one contender; return its median seconds (or the budget if stopped)."""
     seconds = statistics.median(run.seconds for run in runs)
@@ -262,6 +282,23 @@ async def measure(context: Context) -> PartResult:
         )
     except Exception as error:
         part.failed(f"AsyncPancakeClient on aiohttp x{settings.fanout:,}", error, "s")
+    try:
+        workers = settings.sustained_workers
+        seconds, connections = await sustained(context, settings.sustained_calls, workers)
+        label = f"AsyncPancakeClient, {workers} tasks x {settings.sustained_calls:,} calls"
+        part.add(f"{label}: time", seconds, "s")
+        churn = connections is not None and connections > workers
+        part.add(
+            f"{label}: connections opened",
+            None if connections is None else float(connections),
+            "",
+            note="more than the tasks: idle connections over the keep-alive limit were closed "
+            "and new ones opened"
+            if churn
+            else "",
+        )
+    except Exception as error:
+        part.failed("sustained concurrency", error)
     part.notes.append(
         "Each fan-out opens a fresh client (cold pool), gathers the calls, closes the client. "
         "File descriptors are counted in /proc/self/fd before opening and after closing."
