@@ -29,12 +29,11 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ._converter import structure
 from ._logging import logger, redact_text, redact_url
@@ -47,6 +46,9 @@ from .errors import (
     APITimeoutError,
     status_error_class,
 )
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -427,6 +429,10 @@ class Transport:
         return await self._retrying()(attempt)
 
     def _retrying(self) -> AsyncRetrying:
+        # Imported on the first retry: most programs never need it, and importing it costs
+        # more than anything else in this module.
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
         # A fresh object per call: tenacity keeps its per-call state on the object.
         return AsyncRetrying(
             sleep=self.sleep,
