@@ -203,7 +203,12 @@ def _connection_never_made(error: BaseException | None) -> bool:
     if cause is None:
         return True
     aiohttp = sys.modules["aiohttp"]
-    return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    # ConnectionTimeoutError (aiohttp 3.10+): the connection could not be made in time.
+    never_connected = (
+        aiohttp.ClientConnectorError,
+        getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError),
+    )
+    return isinstance(cause, never_connected)
 
 
 def _describe(error: BaseException) -> str:
