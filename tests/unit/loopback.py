@@ -8,7 +8,8 @@ connection, a stall past the client's timeout, a body cut short, or a close with
         ...  # point a client at server.base_url; server.requests lists what arrived
 
 The last behaviour of the script repeats. `requests` records each request's method, target,
-headers and body. Leaving the `with` block closes every connection and stops the thread.
+headers and body; `connections` counts the connections accepted, `most_open_connections` the
+most open at once. Leaving the `with` block closes every connection and stops the thread.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class LoopbackServer:
         self._served = 0
         self.requests: list[RecordedRequest] = []
         self.connections = 0
+        self.open_connections = 0
+        self.most_open_connections = 0
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -193,6 +196,8 @@ class LoopbackServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open_connections += 1
+        self.most_open_connections = max(self.most_open_connections, self.open_connections)
         try:
             while True:
                 request = await _read_request(reader)
@@ -224,6 +229,7 @@ class LoopbackServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
+            self.open_connections -= 1
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()

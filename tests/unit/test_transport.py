@@ -222,7 +222,7 @@ async def test_a_thousand_concurrent_calls_through_a_fresh_client(
 
     assert len(hooks) == 1000
     assert len(server.requests) == 1000
-    assert server.connections <= 100
+    assert server.most_open_connections <= 100
     assert fake_sleep.waits == []
 
 
@@ -252,7 +252,7 @@ async def test_in_flight_requests_stay_within_the_pool(
 
     assert len(server.requests) == 50
     assert most_in_flight == 5
-    assert server.connections <= 5
+    assert server.most_open_connections <= 5
 
 
 @asynccontextmanager
