@@ -34,25 +34,23 @@ def _from_bench_facade(context: Context, part: PartResult) -> float | None:
         if name in accepted and settings.facade_rounds is not None:
             arguments[name] = settings.facade_rounds
     results: dict[str, float] = bench_facade.run(**arguments)
-    ratio = None
+    ratios = {name: value for name, value in results.items() if " / " in name}
     for name, value in results.items():
-        if " / " in name:
-            ratio = value
+        if name in ratios:
             continue
-        unit = "µs" if "us" in name else ""
-        part.add(name.replace(" (us/call)", ""), value, unit)
+        cpu = "CPU" in name
+        # "facade / async" goes with the wall-clock rows, "facade / async (CPU)" with the CPU ones.
+        ratio_name = next((key for key in ratios if ("CPU" in key) == cpu), None)
+        side_ratio = 1.0 if name.startswith("async") else ratios.get(ratio_name or "")
+        shown = name.replace(" (us/call)", "").replace(" (CPU us/call)", ", CPU time")
+        part.add(shown, value, "µs", ratio=side_ratio)
+    ratio = ratios.get("facade / async")
     if ratio is None:
-        facade = next((v for k, v in results.items() if "facade" in k), None)
-        async_ = next((v for k, v in results.items() if "async" in k), None)
-        ratio = facade / async_ if facade and async_ else None
-    for measurement in part.measurements:
-        if "facade" in measurement.name and ratio is not None:
-            measurement.ratio = ratio
-        elif measurement.value is not None:
-            measurement.ratio = 1.0
+        ratio = next((value for key, value in ratios.items() if "CPU" not in key), None)
     part.notes.append(
-        "Measured by benchmarks/bench_facade.py (its own instant loopback server in a child "
-        "process; async and facade in turns, the best turn's median of each)."
+        "Measured by benchmarks/bench_facade.py: its own instant loopback server in a child "
+        "process, the async client and the facade on warm connections in paired rounds; a "
+        "ratio is the median of the rounds' ratios (wall clock, and CPU time of the process)."
     )
     return ratio
 
