@@ -212,11 +212,12 @@ class AsyncPancakeClient:
 
     @property
     def is_closed(self) -> bool:
-        """Whether the pool this client owns has been closed."""
+        """Whether `close()` was called on this client (or on the client it was copied from)."""
         return self._transport.pool.closed
 
     async def close(self) -> None:
-        """Close the connection pool if this client created it.
+        """Close the client: later calls raise `PancakeError`, and the connection pool is closed
+        if this client created it.
 
         An `http_client` passed in is left open (its owner closes it), and a `with_options()`
         copy closes nothing (the client it came from owns the pool).

@@ -44,6 +44,7 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    PancakeError,
     status_error_class,
 )
 
@@ -161,6 +162,11 @@ class HttpPool:
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send `request` once the gate lets it through, and read the whole answer."""
+        if self.closed or self.http_client.is_closed:
+            raise PancakeError(
+                "This client is closed: create a new AsyncPancakeClient (or keep the client open "
+                "with `async with` for as long as you use it)"
+            )
         async with self._gate:
             response = await self.http_client.send(request)
         # httpx binds the response's stream to the response, a reference cycle: every answer
@@ -170,9 +176,12 @@ class HttpPool:
         return response
 
     async def aclose(self) -> None:
-        """Close the `httpx.AsyncClient` if the SDK created it; a caller's client is left open."""
-        if self.owned and not self.closed:
-            self.closed = True
+        """Refuse further requests, and close the `httpx.AsyncClient` if the SDK created it (a
+        caller's client is left open for its owner)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.owned:
             await self.http_client.aclose()
 
 

@@ -203,3 +203,36 @@ async def test_the_pool_gate_follows_the_injected_pool_size() -> None:
         client = AsyncPancakeClient("key", "shop", http_client=mine)
 
         assert client._transport.pool._gate.value == 7
+
+
+async def test_a_call_on_a_closed_client_raises_a_clear_error() -> None:
+    client = AsyncPancakeClient("sk_test_closed", "shop_1", base_url="http://127.0.0.1:9/api/v1")
+    await client.close()
+    assert client.is_closed
+    with pytest.raises(PancakeError, match="closed"):
+        await client.webhooks.list()
+
+
+async def test_a_call_after_closing_a_client_with_an_injected_pool_raises_and_leaves_it_open() -> (
+    None
+):
+    async with httpx.AsyncClient() as mine:
+        client = AsyncPancakeClient(
+            "sk_test_closed", "shop_1", base_url="http://127.0.0.1:9/api/v1", http_client=mine
+        )
+        await client.close()
+        assert client.is_closed
+        assert not mine.is_closed
+        with pytest.raises(PancakeError, match="closed"):
+            await client.webhooks.get_by_id("wh_1")
+
+
+async def test_a_call_through_an_injected_pool_its_owner_closed_raises_a_clear_error() -> None:
+    mine = httpx.AsyncClient()
+    await mine.aclose()
+    client = AsyncPancakeClient(
+        "sk_test_closed", "shop_1", base_url="http://127.0.0.1:9/api/v1", http_client=mine
+    )
+    with pytest.raises(PancakeError, match="closed") as caught:
+        await client.webhooks.list()
+    assert not isinstance(caught.value, RuntimeError)
