@@ -55,8 +55,23 @@ _ORJSON = (
     "orjson is installed, measured in a prototype on this machine: list_deliveries 1.11-1.20x "
     "-> 1.03-1.04x the floor; decoding 0.59-0.61x -> 0.38-0.42x the generated from_dict, and "
     "1.22-1.28x -> 0.80-0.85x pydantic's model_validate_json. Structuring alone (cattrs, from "
-    "parsed data) is already about 0.35x the generated from_dict and on par with pydantic's "
-    "model_validate."
+    "parsed data) is already about 0.4x the generated from_dict, and about 1.2x pydantic's "
+    "model_validate (see the notes of part 2)."
+)
+
+_IMPORT = (
+    "`import httpx` is the floor; on top of it the SDK imports attrs, cattrs and tenacity, "
+    "creates its 27 attrs classes, and builds every cattrs hook at import time "
+    "(`_build_model_hooks()` in `pancake_pos/_converter.py`, the largest single item); "
+    "`import pancake_pos` also imports the sync facade (`_sync`, with anyio.from_thread: about "
+    "15 ms more). Prototyped: build the hooks on first use (cattrs does that by itself), "
+    "import tenacity in `Transport._retrying` only (the first attempt runs outside it), and "
+    "import the converter in `Transport._decode` on first use: the client's import went from "
+    "1.5-1.8x to 1.27-1.47x `import httpx` here. Not prototyped: `PancakeClient` (and `_sync`) "
+    "loaded on first access through a module `__getattr__` in `pancake_pos/__init__.py`. Note "
+    "that `import httpx` here includes rich and click (installed by the dev extras, httpx then "
+    "loads its command line); without them httpx imports faster and every ratio here is about "
+    "0.3x higher."
 )
 
 MISS_EXPLANATIONS: dict[str, str] = {
@@ -83,16 +98,8 @@ MISS_EXPLANATIONS: dict[str, str] = {
         "`httpx.ByteStream(response.content)`, which breaks the cycle; peak during a walk "
         "measured 1.73 -> 1.14 MiB (10,000 deliveries) and 2.78-3.54 -> 1.24 MiB (100,000)."
     ),
-    "import_client": (
-        "`import httpx` is the floor; on top of it the SDK imports attrs, cattrs and tenacity, "
-        "creates its 27 attrs classes, and builds every cattrs hook at import time "
-        "(`_build_model_hooks()` in `pancake_pos/_converter.py`, the largest single item). "
-        "Prototyped: build hooks on first use (cattrs does that by itself), import tenacity in "
-        "`Transport._retrying` only (the first attempt runs outside it), and import the "
-        "converter in `Transport._decode` on first use: 1.5-1.8x -> 1.27-1.47x here. Note that "
-        "`import httpx` here includes rich and click (the dev extras make httpx load its "
-        "command line); without them httpx imports faster and the ratio is about 0.3x higher."
-    ),
+    "import": _IMPORT,
+    "import_client": _IMPORT,
     "fanout_speed": (
         "The bare client's time varies a lot with the machine's load (20-38 s here) and it "
         "runs once; see the SDK's own time too. A smaller gate makes the fan-out faster still: "
@@ -313,8 +320,14 @@ def render_markdown(report: Report, previous: str | None = None) -> str:
     out += ["## Misses", ""]
     if not missed:
         out += ["Every goal measured was met.", ""]
+    by_explanation: dict[str, list[Goal]] = {}
     for goal in missed:
         explanation = MISS_EXPLANATIONS.get(goal.key, "Not analysed yet.")
-        out += [f"**{goal.name}** ({goal.measured}, target {goal.target}): {explanation}", ""]
+        by_explanation.setdefault(explanation, []).append(goal)
+    for explanation, goals_missed in by_explanation.items():
+        names = "; ".join(
+            f"**{goal.name}** ({goal.measured}, target {goal.target})" for goal in goals_missed
+        )
+        out += [f"{names}: {explanation}", ""]
     out += [CHANGES_HEADING, "", _kept_changes(previous), ""]
     return "\n".join(out)
