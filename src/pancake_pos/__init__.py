@@ -5,8 +5,9 @@
 ('PancakeClient', 'AsyncPancakeClient')
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
-from ._sync import PancakeClient
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .errors import (
@@ -26,6 +27,9 @@ from .errors import (
     UnprocessableEntityError,
     WebhookVerificationError,
 )
+
+if TYPE_CHECKING:
+    from ._sync import PancakeClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -52,3 +56,17 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The sync facade (its loop thread and anyio's blocking portal) is loaded on first use, so
+    # an async service that never touches it does not pay for it at start-up.
+    if name == "PancakeClient":
+        from ._sync import PancakeClient
+
+        return PancakeClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -236,3 +236,17 @@ async def test_a_call_through_an_injected_pool_its_owner_closed_raises_a_clear_e
     with pytest.raises(PancakeError, match="closed") as caught:
         await client.webhooks.list()
     assert not isinstance(caught.value, RuntimeError)
+
+
+def test_the_sync_client_is_loaded_on_first_use_and_listed() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, pancake_pos\n"
+        "assert 'pancake_pos._sync' not in sys.modules, 'the sync facade was imported eagerly'\n"
+        "assert 'PancakeClient' in dir(pancake_pos)\n"
+        "from pancake_pos import PancakeClient\n"
+        "assert PancakeClient.__module__ == 'pancake_pos._sync'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
