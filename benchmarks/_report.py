@@ -52,9 +52,10 @@ _ORJSON = (
     "library it cannot get under the goal (pydantic parses and validates in one pass in Rust "
     "in about the time `json.loads` takes alone). Parsing answers with `orjson.loads` in "
     "`Transport._decode` and `Transport._status_error` (`pancake_pos/_transport.py`), when "
-    "orjson is installed, measured in a prototype on this machine: list_deliveries 1.11-1.20x "
-    "-> 1.03-1.04x the floor; decoding 0.59-0.61x -> 0.38-0.42x the generated from_dict, and "
-    "1.22-1.28x -> 0.80-0.85x pydantic's model_validate_json. Structuring alone (cattrs, from "
+    "orjson is installed, measured in a prototype on this machine (two runs each, against "
+    "the same tree without it): list_deliveries 1.25x -> 1.02-1.03x the floor; decoding "
+    "0.63-0.64x -> 0.41-0.42x the generated from_dict, and 1.31x -> 0.85-0.86x pydantic's "
+    "model_validate_json. Structuring alone (cattrs, from "
     "parsed data) is already about 0.4x the generated from_dict, and about 1.2x pydantic's "
     "model_validate (see the notes of part 2)."
 )
