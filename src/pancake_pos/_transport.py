@@ -36,6 +36,8 @@ import anyio
 import httpx
 
 from ._converter import structure
+from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
+from ._json import loads as json_loads
 from ._logging import logger, redact_text, redact_url
 from ._version import __version__
 from .errors import (
@@ -503,8 +505,8 @@ class Transport:
         body: object = None
         if content:
             try:
-                body = json.loads(content)
-            except (ValueError, RecursionError):
+                body = json_loads(content)
+            except JSON_DECODE_ERRORS:
                 body = response.text
         code = message = None
         details: dict[str, Any] | None = None
@@ -543,8 +545,8 @@ class Transport:
             content_type = response.headers.get("content-type") or "no content type"
             raise self._invalid(response, f"expected JSON, got {content_type}")
         try:
-            data = json.loads(content)
-        except (ValueError, RecursionError) as error:
+            data = json_loads(content)
+        except JSON_DECODE_ERRORS as error:
             raise self._invalid(response, f"the body is not valid JSON ({error})") from error
         if cast_to is None:
             return None
