@@ -1,4 +1,4 @@
-"""The README stays true: its examples are the files that the tests execute, and its commands exist."""
+"""The README stays true: its examples are the files the tests run, and its commands exist."""
 
 from __future__ import annotations
 

@@ -351,4 +351,3 @@ def _make_converter() -> cattrs.Converter:
 
 converter: cattrs.Converter = _make_converter()
 """The converter every part of the SDK uses; configured here, never elsewhere."""
-
