@@ -1,16 +1,38 @@
 """`PancakeClient`: the synchronous facade that drives `AsyncPancakeClient`.
 
 The facade holds no transport of its own. It runs the async core on an event loop of its own,
-in a daemon thread it owns, and reaches that loop through an anyio `BlockingPortal`: each sync
-call hands the matching coroutine to the loop and waits for its result. So it works in a plain
-script, where a loop is already running (a notebook, an async test), and from many threads at
-once sharing one client.
+in a daemon thread it owns: each sync call hands the matching coroutine to that loop and waits
+for its result. So it works in a plain script, where a loop is already running (a notebook, an
+async test), and from many threads at once sharing one client.
+
+Each call crosses to the loop in one hop: `loop.call_soon_threadsafe()` queues it, and the
+caller then waits once, on a `concurrent.futures.Future` the loop completes (the scheme of
+`asyncio.run_coroutine_threadsafe`, written out here so that the loop can count the calls it
+runs). DESIGN.md named anyio's `BlockingPortal` for this; we deviate because
+`BlockingPortal.start_task_soon()` blocks the caller twice per call: once until the loop has
+*started* the task (a full thread round trip), then for the result. On the 2-core test VM a
+call that does nothing cost 130 µs through the portal and 97 µs in one hop, and
+`benchmarks/bench_facade.py` (`get_by_id` against a loopback server that answers at once, async
+call about 555 µs) went from 1,010-1,020 µs (1.79-1.83x the async call) to 810-820 µs
+(1.43-1.47x). What is left is the two thread wake-ups any hand-over between threads needs (to
+the loop, and back), and the call itself running slower on a loop woken from another thread
+(555-650 µs median there, against 530 µs for the same call made on one thread); the caller's
+own Python work is under 30 µs a call (cProfile, its overhead included). The 1.25x goal would
+need calls that do not cross threads, which a loop of its own (usable under a running loop and
+from any thread) does not allow.
+
+What the portal used to give is kept here: `stop()` refuses new calls, waits for the hand-overs
+under way (so it never ends the loop under one), lets every call already started run to its end,
+closes the async client on the loop and joins the thread; a `KeyboardInterrupt` while waiting
+cancels the call's task on the loop; a call runs in a copy of the caller's context with
+sniffio's library set to asyncio, as the portal ran it; a call from the loop thread itself raises
+instead of hanging.
 
 The facade starts that thread itself, as a daemon, rather than using
 `anyio.from_thread.start_blocking_portal()`: that helper is a context manager (a client is
 closed by `close()`, or never), and older anyio releases run its loop in a thread-pool worker
 that the interpreter waits for at exit. A client nobody closed must never keep a script from
-exiting.
+exiting. The loop itself is run by `anyio.run()` (asyncio backend).
 
 Example:
 
@@ -32,11 +54,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from functools import cached_property, partial
 from types import TracebackType
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import httpx
-from anyio.from_thread import BlockingPortal
+import sniffio
 
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
 from ._types import TimeoutLike
@@ -52,15 +74,15 @@ _thread_numbers = itertools.count(1)
 
 
 class _EventLoopThread:
-    """An asyncio event loop in a daemon thread, reached from other threads through a portal.
+    """An asyncio event loop in a daemon thread, to which other threads hand calls.
 
     `run()` may be called from any thread but the loop's own. `stop()` refuses new calls, lets
-    the calls already running finish, runs the `at_stop` coroutine (closing the async client)
+    the calls already handed over finish, runs the `at_stop` coroutine (closing the async client)
     on the loop, ends the loop and joins the thread.
     """
 
     _loop: asyncio.AbstractEventLoop
-    _stop_requested: anyio.Event
+    _stop_requested: asyncio.Event
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -68,8 +90,10 @@ class _EventLoopThread:
         self._submitting = 0
         self._stopping = False
         self._failure: BaseException | None = None
+        # The calls started on the loop and not yet ended (touched on the loop thread only).
+        self._calls: set[asyncio.Task[Any]] = set()
         self.at_stop: Callable[[], Awaitable[None]] | None = None
-        started: Future[BlockingPortal] = Future()
+        started: Future[None] = Future()
         self._thread = threading.Thread(
             target=self._main,
             args=(started,),
@@ -77,14 +101,14 @@ class _EventLoopThread:
             daemon=True,
         )
         self._thread.start()
-        self._portal = started.result()
+        started.result()
 
     @property
     def stopping(self) -> bool:
         """Whether `stop()` (or `request_stop()`) was called: new calls are refused."""
         return self._stopping
 
-    def _main(self, started: Future[BlockingPortal]) -> None:
+    def _main(self, started: Future[None]) -> None:
         try:
             anyio.run(self._serve, started)
         except BaseException as error:  # reported by the constructor or by stop()
@@ -93,14 +117,16 @@ class _EventLoopThread:
             else:
                 started.set_exception(error)
 
-    async def _serve(self, started: Future[BlockingPortal]) -> None:
+    async def _serve(self, started: Future[None]) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop_requested = anyio.Event()
+        self._stop_requested = asyncio.Event()
+        started.set_result(None)
         try:
-            async with BlockingPortal() as portal:
-                started.set_result(portal)
-                await self._stop_requested.wait()
-            # Leaving the portal waited for the calls still running.
+            await self._stop_requested.wait()
+            # Every call handed over before the stop request was queued on the loop before it,
+            # so it is in `_calls` by now (or was cancelled before it started): let them end.
+            while self._calls:
+                await asyncio.wait(set(self._calls))
         finally:
             if self.at_stop is not None:
                 with anyio.CancelScope(shield=True):
@@ -109,17 +135,21 @@ class _EventLoopThread:
     def run(self, function: Callable[[], Awaitable[T]]) -> T:
         """Run `function()` on the loop and return its result (or raise its exception).
 
-        Raises `PancakeError` once the loop is stopping. A `KeyboardInterrupt` while waiting
-        cancels the call on the loop.
+        One hop: the call is queued on the loop with `call_soon_threadsafe` and this thread
+        waits once, for the result. Raises `PancakeError` once the loop is stopping. A
+        `KeyboardInterrupt` while waiting cancels the call on the loop.
         """
+        if threading.get_ident() == self._thread.ident:
+            raise RuntimeError("A PancakeClient cannot be called from its own event loop thread.")
+        future: Future[T] = Future()
         with self._lock:
             if self._stopping:
                 raise PancakeError(_CLOSED)
             self._submitting += 1
-        # Counted while the task is being handed over, so that stop() never ends the loop
-        # under a hand-over (which would leave this thread waiting forever).
+        # Counted while the call is being queued, so that stop() queues its request behind it
+        # and never ends the loop under a hand-over (which would leave this thread waiting).
         try:
-            future = self._portal.start_task_soon(function)
+            self._loop.call_soon_threadsafe(self._start, function, future)
         finally:
             with self._lock:
                 self._submitting -= 1
@@ -130,6 +160,39 @@ class _EventLoopThread:
         except BaseException:
             future.cancel()
             raise
+
+    def _start(self, function: Callable[[], Awaitable[T]], future: Future[T]) -> None:
+        """On the loop: start a call handed over by `run()`, unless its caller gave up."""
+        if future.cancelled():
+            return
+        # As anyio's portal does: the task runs in a copy of the caller's context, which may
+        # name another async library (a caller inside trio).
+        sniffio.current_async_library_cvar.set("asyncio")
+        task = self._loop.create_task(_await(function))
+        self._calls.add(task)
+        task.add_done_callback(partial(self._finish, future))
+        future.add_done_callback(partial(self._cancel, task))
+
+    def _finish(self, future: Future[T], task: asyncio.Task[T]) -> None:
+        """On the loop: hand the ended call's outcome to the thread waiting for it."""
+        self._calls.discard(task)
+        if task.cancelled():
+            future.cancel()
+            exception = None
+        else:
+            exception = task.exception()  # retrieved even if nobody waits any more
+        if not future.set_running_or_notify_cancel():
+            return
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(task.result())
+
+    def _cancel(self, task: asyncio.Task[Any], future: Future[Any]) -> None:
+        """In the thread that cancelled `future` (a `KeyboardInterrupt`): cancel its task."""
+        if future.cancelled() and not task.done():
+            with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has ended meanwhile
+                self._loop.call_soon_threadsafe(task.cancel)
 
     def request_stop(self) -> None:
         """Start stopping; do not wait for the loop to end (safe in a finalizer, in any thread).
@@ -154,6 +217,10 @@ class _EventLoopThread:
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
+
+
+async def _await(function: Callable[[], Awaitable[T]]) -> T:
+    return await function()
 
 
 _CLOSED = (
