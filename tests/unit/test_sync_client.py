@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import sniffio
+from loopback import LoopbackServer, Respond
 
 from pancake_pos._client import DEFAULT_TIMEOUT
 from pancake_pos._sync import PancakeClient
@@ -600,3 +603,125 @@ def test_a_copy_keeps_the_loop_of_a_dropped_original_running(api: respx.MockRout
     assert copy.webhooks.list() == WebhookList(data=[])
     assert not copy.is_closed
     copy._origin.close()  # type: ignore[union-attr]
+
+
+# -- the hand-over to the loop --------------------------------------------------------------
+
+
+class HeldCall:
+    """An async respx side effect that holds each request on the loop until `release()`."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._release: asyncio.Event | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self._loop = asyncio.get_running_loop()
+        self._release = asyncio.Event()
+        self.started.set()
+        try:
+            await self._release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        return httpx.Response(200, json={"data": []})
+
+    def release(self) -> None:
+        if self._loop is not None and self._release is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
+
+
+def test_close_waits_for_a_call_in_flight_then_closes_the_pool(api: respx.MockRouter) -> None:
+    held = HeldCall()
+    api.get("/webhooks").mock(side_effect=held)
+    client = PancakeClient(API_KEY, SHOP_ID, base_url=BASE_URL, max_retries=0)
+    results: list[WebhookList] = []
+    caller = threading.Thread(target=lambda: results.append(client.webhooks.list()))
+    caller.start()
+    assert held.started.wait(timeout=30)
+
+    closer = threading.Thread(target=client.close)
+    closer.start()
+    while not client.is_closed:  # close() refuses new calls at once...
+        closer.join(timeout=0.01)
+    with pytest.raises(PancakeError, match="closed"):
+        client.webhooks.get_pending_deliveries()
+    closer.join(timeout=0.2)
+    pool_open_while_held = not client.http_client.is_closed
+    assert closer.is_alive()  # ... but waits for the call in flight,
+    assert pool_open_while_held  # and keeps the pool open for it.
+
+    held.release()
+    caller.join(timeout=30)
+    closer.join(timeout=30)
+
+    assert not caller.is_alive()
+    assert not closer.is_alive()
+    assert results == [WebhookList(data=[])]
+    assert not held.cancelled.is_set()
+    assert client.http_client.is_closed
+    assert not client._loop_thread._thread.is_alive()
+
+
+def test_an_interrupt_while_waiting_cancels_the_call_on_the_loop(
+    client: PancakeClient, api: respx.MockRouter
+) -> None:
+    held = HeldCall()
+    api.get("/webhooks/wh_1").mock(side_effect=held)
+    api.get("/webhooks").respond(200, json={"data": []})
+    waiting = threading.get_ident()  # pytest runs tests in the main thread, where SIGINT lands
+
+    def press_ctrl_c() -> None:
+        if held.started.wait(timeout=30):
+            signal.pthread_kill(waiting, signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.webhooks.get_by_id("wh_1")
+        cancelled = held.cancelled.wait(timeout=30)
+    finally:
+        presser.join()
+        held.release()  # a call left running would hold close() at the end of the test
+
+    assert cancelled
+    assert client.webhooks.list() == WebhookList(data=[])  # the client is still usable
+    assert not client.is_closed
+
+
+def test_a_call_from_the_loop_thread_itself_raises_instead_of_hanging(
+    client: PancakeClient, api: respx.MockRouter
+) -> None:
+    errors: list[str] = []
+
+    def call_back_in(request: httpx.Request) -> httpx.Response:
+        try:
+            client.webhooks.get_pending_deliveries()
+        except RuntimeError as error:
+            errors.append(str(error))
+        return httpx.Response(200, json={"data": []})
+
+    api.get("/webhooks").mock(side_effect=call_back_in)
+
+    assert client.webhooks.list() == WebhookList(data=[])
+    assert len(errors) == 1
+    assert "its own event loop thread" in errors[0]
+
+
+def test_a_caller_whose_context_names_another_async_library_is_served() -> None:
+    # Real sockets: httpcore picks its I/O backend with sniffio, from the calling task's context.
+    with (
+        LoopbackServer([Respond.json(200, {"data": []})]) as server,
+        PancakeClient(API_KEY, SHOP_ID, base_url=server.base_url, max_retries=0) as client,
+    ):
+        token = sniffio.current_async_library_cvar.set("trio")  # as in a trio program
+        try:
+            hooks = client.webhooks.list()
+        finally:
+            sniffio.current_async_library_cvar.reset(token)
+
+    assert hooks == WebhookList(data=[])
+    assert len(server.requests) == 1
