@@ -59,7 +59,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The sync facade (its loop thread and anyio's blocking portal) is loaded on first use, so
+    # The sync facade (its loop thread) is loaded on first use, so
     # an async service that never touches it does not pay for it at start-up.
     if name == "PancakeClient":
         from ._sync import PancakeClient
