@@ -109,18 +109,16 @@ MISS_EXPLANATIONS: dict[str, str] = {
         "per request grows with the connections and requests it holds."
     ),
     "facade": (
-        "Each sync call hands its coroutine to the facade's loop thread and waits for it: two "
-        "thread wake-ups (a no-op through `_EventLoopThread.run` costs 100-135 µs here), and the "
-        "call itself runs slower on the loop thread when each call comes from another thread "
-        "(550-650 µs against 460-490 µs for the same get_by_id made in a loop on one thread: "
-        "wake-ups and cold caches on this 2-core machine). That cost is fixed per call, so the "
-        "cheaper the async call gets, the higher the ratio: depending on sniffio (about 250 µs "
-        "off each httpx call) took the ratio from 1.22x to 1.65-1.9x. Prototyped: "
-        "`asyncio.run_coroutine_threadsafe(...)` on the thread's loop instead of anyio's "
-        "`BlockingPortal.start_task_soon()` in `_EventLoopThread.run` (`pancake_pos/_sync.py`): "
-        "1.89-1.91x -> 1.52x (then `stop()` must wait for the calls in flight itself, which "
-        "leaving the portal does today). Getting under 1.25x means not crossing threads on "
-        "every call."
+        "Each sync call crosses to the facade's loop thread and back: two thread wake-ups (a "
+        "call that does nothing costs about 97 µs here), and the call itself runs slower on a "
+        "loop woken from another thread (555-650 µs against 530 µs for the same get_by_id made "
+        "on one thread: wake-ups and cold caches on this 2-core machine). The caller's own "
+        "Python work is under 30 µs a call (cProfile). The cost is fixed per call, so the "
+        "cheaper the async call, the higher the ratio: against a real network (tens of "
+        "milliseconds a call) it is a few percent. Getting under 1.25x here would mean calls "
+        "that do not cross threads, which a loop of its own (needed to work under a running "
+        "loop and from any thread) does not allow. See the module docstring of "
+        "`pancake_pos/_sync.py`."
     ),
     "aiohttp_single": (
         "The aiohttp engine's single call was measured slower than a bare httpx call; httpx "
