@@ -1,7 +1,9 @@
-"""Generate ``src/pancake_pos/models.py`` from ``openapi/pancake-pos-webhooks.yaml``.
+"""Generate ``src/pancake_pos/models.py`` from ``openapi/pancake-pos-webhooks.yaml``, and the
+sandbox's JSON copy of the document (``src/pancake_pos/sandbox/openapi.json``, so that the
+installed sandbox needs no YAML parser).
 
 Run ``python -m codegen`` from the repository root after changing the API description, and
-``python -m codegen --check`` to see whether the committed models are up to date.
+``python -m codegen --check`` to see whether the committed files are up to date.
 
 Example:
     >>> from pathlib import Path
@@ -12,15 +14,27 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.render import render
-from codegen.schema import read_models
+from codegen.schema import load_spec, read_models
 
-__all__ = ["CodegenError", "generate"]
+__all__ = ["CodegenError", "generate", "spec_copy"]
 
 
 def generate(spec_path: Path) -> str:
     """The formatted source of the models module for the API description at ``spec_path``."""
     return render(read_models(spec_path))
+
+
+def spec_copy(spec_path: Path) -> str:
+    """The API description at ``spec_path`` as JSON text, for the sandbox to load.
+
+    Example:
+        >>> import json
+        >>> json.loads(spec_copy(Path("openapi/pancake-pos-webhooks.yaml")))["openapi"]
+        '3.1.0'
+    """
+    return json.dumps(load_spec(spec_path), indent=1, ensure_ascii=False)

@@ -1,6 +1,8 @@
-"""``python -m codegen [--check] [--spec PATH] [--output PATH]``.
+"""``python -m codegen [--check] [--spec PATH] [--output PATH] [--spec-copy PATH]``.
 
-Exit codes: 0 done (or, with ``--check``, up to date); 1 ``--check`` found the committed file out of
+Writes the models module and the sandbox's JSON copy of the API description.
+
+Exit codes: 0 done (or, with ``--check``, up to date); 1 ``--check`` found a committed file out of
 date; 2 the API description holds something the generator refuses (the message says where).
 """
 
@@ -12,13 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import CodegenError, generate
+from codegen import CodegenError, generate, spec_copy
 from codegen.render import REPO_ROOT
 
 __all__ = ["main"]
 
 DEFAULT_SPEC = REPO_ROOT / "openapi" / "pancake-pos-webhooks.yaml"
 DEFAULT_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "models.py"
+DEFAULT_SPEC_COPY = REPO_ROOT / "src" / "pancake_pos" / "sandbox" / "openapi.json"
 MAX_DIFF_LINES = 60
 
 
@@ -31,25 +34,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="the OpenAPI document")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the models module")
     parser.add_argument(
+        "--spec-copy",
+        type=Path,
+        default=DEFAULT_SPEC_COPY,
+        help="the sandbox's JSON copy of the document",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 if the output differs from a fresh generation",
+        help="write nothing; exit 1 if an output differs from a fresh generation",
     )
     args = parser.parse_args(argv)
     try:
-        fresh = generate(args.spec)
+        outputs = [(args.output, generate(args.spec)), (args.spec_copy, spec_copy(args.spec))]
     except CodegenError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 2
-    current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
-    if args.check:
-        return _check(current, fresh, _display(args.output))
-    if current != fresh:
-        args.output.write_text(fresh, encoding="utf-8")
-        print(f"codegen: wrote {_display(args.output)}")
-    else:
-        print(f"codegen: {_display(args.output)} is up to date")
-    return 0
+    status = 0
+    for path, fresh in outputs:
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if args.check:
+            status = max(status, _check(current, fresh, _display(path)))
+        elif current != fresh:
+            path.write_text(fresh, encoding="utf-8")
+            print(f"codegen: wrote {_display(path)}")
+        else:
+            print(f"codegen: {_display(path)} is up to date")
+    return status
 
 
 def _display(path: Path) -> str:

@@ -30,6 +30,7 @@ from codegen.render import find_ruff  # noqa: E402
 
 SPEC = ROOT / "openapi" / "pancake-pos-webhooks.yaml"
 MODELS = ROOT / "src" / "pancake_pos" / "models.py"
+SPEC_COPY = ROOT / "src" / "pancake_pos" / "sandbox" / "openapi.json"
 
 
 def write_spec(folder: Path, schemas: dict[str, Any]) -> Path:
@@ -264,11 +265,13 @@ def test_secret_fields_are_masked_in_the_repr(
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
     assert generate(SPEC) == generate(SPEC)
-    output = tmp_path / "models.py"
-    assert main(["--output", str(output)]) == 0
-    first = output.read_bytes()
-    assert main(["--output", str(output)]) == 0
+    output, copy = tmp_path / "models.py", tmp_path / "openapi.json"
+    arguments = ["--output", str(output), "--spec-copy", str(copy)]
+    assert main(arguments) == 0
+    first, first_copy = output.read_bytes(), copy.read_bytes()
+    assert main(arguments) == 0
     assert output.read_bytes() == first == MODELS.read_bytes()
+    assert copy.read_bytes() == first_copy == SPEC_COPY.read_bytes()
 
 
 def test_the_generated_code_passes_ruff_check(tmp_path: Path) -> None:
@@ -431,9 +434,10 @@ def test_check_fails_when_the_description_changed_without_regenerating(
     spec = tmp_path / "openapi" / SPEC.name
     spec.parent.mkdir()
     shutil.copy(SPEC, spec)
-    models = tmp_path / "models.py"
+    models, copy = tmp_path / "models.py", tmp_path / "openapi.json"
     shutil.copy(MODELS, models)
-    arguments = ["--check", "--spec", str(spec), "--output", str(models)]
+    shutil.copy(SPEC_COPY, copy)
+    arguments = ["--check", "--spec", str(spec), "--output", str(models), "--spec-copy", str(copy)]
     assert main(arguments) == 0
 
     text = spec.read_text(encoding="utf-8")
@@ -445,7 +449,9 @@ def test_check_fails_when_the_description_changed_without_regenerating(
     error = capsys.readouterr().err
     assert "is out of date" in error
     assert "+        deleted_count: Gone." in error
+    assert "openapi.json is out of date" in error
     assert models.read_bytes() == MODELS.read_bytes()  # --check writes nothing
+    assert copy.read_bytes() == SPEC_COPY.read_bytes()
 
 
 @pytest.mark.parametrize(
