@@ -41,7 +41,6 @@ __all__ = [
     "SandboxEventRequest",
     "SandboxEventResult",
     "SetActiveRequest",
-    "TestWebhookRequest",
     "UpdateWebhookRequest",
     "Webhook",
     "WebhookDelivery",
@@ -50,6 +49,7 @@ __all__ = [
     "WebhookHealthStatus",
     "WebhookList",
     "WebhookStats",
+    "WebhookTestRequest",
     "WebhookTestResult",
 ]
 
@@ -413,15 +413,13 @@ class SetActiveRequest:
 
 
 @attrs.define(kw_only=True, slots=True)
-class TestWebhookRequest:
+class WebhookTestRequest:
     """The test event to send.
 
     Attributes:
         event: The name of an event a webhook can subscribe to (`group.action`).
         payload: The event's `data`; a sample is used when left out.
     """
-
-    __test__ = False
 
     event: WebhookEvent | str
     payload: dict[str, Any] | None = None

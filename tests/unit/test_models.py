@@ -41,7 +41,7 @@ CLASSES = [
     "CreateWebhookRequest",
     "UpdateWebhookRequest",
     "SetActiveRequest",
-    "TestWebhookRequest",
+    "WebhookTestRequest",
     "ClearHistoryRequest",
     "SandboxEventRequest",
     "SandboxEventResult",
