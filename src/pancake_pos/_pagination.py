@@ -1,5 +1,9 @@
 """Walking the delivery history page by page: `iter_delivery_pages()` and `iter_deliveries()`.
 
+The sync facade's iterators (`DeliveryPageIterator`, `DeliveryIterator`) are plain iterators over
+the async page iterator: one trip to the client's loop per page, so paging, dedupe and the stop
+rules are the same code.
+
 The history is newest first, so while a walk runs, new deliveries arrive at the head and push
 older ones down: the last deliveries of page *n* show up again at the top of page *n + 1*. The
 walk therefore remembers the ids of the last two pages it fetched (at most 200 ids, whatever the
@@ -19,15 +23,24 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from .errors import PancakeError
 from .models import DeliveryPage, WebhookDelivery
 
-__all__ = ["AsyncDeliveryIterator", "AsyncDeliveryPageIterator", "FetchPage"]
+__all__ = [
+    "AsyncDeliveryIterator",
+    "AsyncDeliveryPageIterator",
+    "DeliveryIterator",
+    "DeliveryPageIterator",
+    "FetchPage",
+    "RunOnLoop",
+]
 
 FetchPage = Callable[[dict[str, Any]], Awaitable[DeliveryPage]]
 """Fetches one page given the query parameters (filters, `page_size` and `page_number`)."""
@@ -128,3 +141,82 @@ class AsyncDeliveryIterator(AsyncIterator[WebhookDelivery]):
         """End the walk and drop the page held; later iterations stop at once."""
         self._deliveries = iter(())
         await self._pages.aclose()
+
+
+T = TypeVar("T")
+
+
+class RunOnLoop(Protocol):
+    """Runs an async function on the client's loop thread and returns its result."""
+
+    def __call__(self, function: Callable[[], Awaitable[T]], /) -> T: ...
+
+
+class DeliveryPageIterator(Iterator[DeliveryPage]):
+    """An iterator of `DeliveryPage`: the sync twin of `AsyncDeliveryPageIterator`.
+
+    Each `next()` runs one `__anext__` of the async page iterator on the client's loop thread,
+    so fetching, dedupe and the stop rules are the async core's. An error while fetching a page
+    is raised from `next()`; iterating again retries that page. It holds no connection: dropping
+    it part way leaves nothing behind.
+
+    Example:
+
+        for page in client.webhooks.iter_delivery_pages(status="failed"):
+            print(page.page_number, len(page.data))
+    """
+
+    __slots__ = ("_pages", "_run")
+
+    def __init__(self, run: RunOnLoop, pages: AsyncDeliveryPageIterator) -> None:
+        self._run = run
+        self._pages = pages
+
+    def __iter__(self) -> DeliveryPageIterator:
+        return self
+
+    def __next__(self) -> DeliveryPage:
+        try:
+            return self._run(self._pages.__anext__)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        """End the walk: later iterations stop at once. Fine after the client is closed."""
+        # PancakeError: the client is closed, so the walk cannot go on anyway.
+        with contextlib.suppress(PancakeError):
+            self._run(self._pages.aclose)
+
+
+class DeliveryIterator(Iterator[WebhookDelivery]):
+    """An iterator of `WebhookDelivery` over a `DeliveryPageIterator`: the sync twin of
+    `AsyncDeliveryIterator`.
+
+    Holds one page at a time and fetches the next only when the current one is used up.
+
+    Example:
+
+        for delivery in client.webhooks.iter_deliveries(webhook_id="wh_1"):
+            print(delivery.id, delivery.status)
+    """
+
+    __slots__ = ("_deliveries", "_pages")
+
+    def __init__(self, pages: DeliveryPageIterator) -> None:
+        self._pages = pages
+        self._deliveries: Iterator[WebhookDelivery] = iter(())
+
+    def __iter__(self) -> DeliveryIterator:
+        return self
+
+    def __next__(self) -> WebhookDelivery:
+        while True:
+            delivery = next(self._deliveries, None)
+            if delivery is not None:
+                return delivery
+            self._deliveries = iter(next(self._pages).data)
+
+    def close(self) -> None:
+        """End the walk and drop the page held; later iterations stop at once."""
+        self._deliveries = iter(())
+        self._pages.close()

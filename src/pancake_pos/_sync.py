@@ -63,7 +63,7 @@ import sniffio
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
 from ._types import TimeoutLike
 from .errors import PancakeError
-from .resources._sync_webhooks import Webhooks
+from .resources.webhooks import Webhooks
 
 __all__ = ["PancakeClient"]
 

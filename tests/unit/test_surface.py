@@ -17,10 +17,14 @@ from typing import Any, get_args, get_origin, get_type_hints
 import pytest
 
 from pancake_pos._client import AsyncPancakeClient
-from pancake_pos._pagination import AsyncDeliveryIterator, AsyncDeliveryPageIterator
+from pancake_pos._pagination import (
+    AsyncDeliveryIterator,
+    AsyncDeliveryPageIterator,
+    DeliveryIterator,
+    DeliveryPageIterator,
+)
 from pancake_pos._sync import PancakeClient
-from pancake_pos.resources._sync_webhooks import DeliveryIterator, DeliveryPageIterator, Webhooks
-from pancake_pos.resources.webhooks import AsyncWebhooks
+from pancake_pos.resources.webhooks import AsyncWebhooks, Webhooks
 
 TWINS: dict[Any, Any] = {
     AsyncPancakeClient: PancakeClient,

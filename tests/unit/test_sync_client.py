@@ -24,6 +24,7 @@ import sniffio
 from loopback import LoopbackServer, Respond
 
 from pancake_pos._client import DEFAULT_TIMEOUT
+from pancake_pos._pagination import DeliveryIterator, DeliveryPageIterator
 from pancake_pos._sync import PancakeClient
 from pancake_pos.errors import (
     APIConnectionError,
@@ -36,7 +37,6 @@ from pancake_pos.errors import (
     UnprocessableEntityError,
 )
 from pancake_pos.models import DeliveryPage, WebhookDelivery, WebhookList
-from pancake_pos.resources._sync_webhooks import DeliveryIterator, DeliveryPageIterator
 
 API_KEY = "sk_test_sync_S3CR3T_7d1e"
 SHOP_ID = "shop_42"

@@ -270,7 +270,7 @@ def mock(api: respx.MockRouter, operation: Operation) -> respx.Route:
 
 
 def test_the_table_covers_every_operation() -> None:
-    from pancake_pos.resources._sync_webhooks import Webhooks
+    from pancake_pos.resources.webhooks import Webhooks
 
     public = {name for name in vars(Webhooks) if not name.startswith("_")}
     walks = {"iter_deliveries", "iter_delivery_pages"}  # tested in test_sync_client.py

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .webhooks import AsyncWebhooks
+from .webhooks import AsyncWebhooks, Webhooks
 
-__all__ = ["AsyncWebhooks"]
+__all__ = ["AsyncWebhooks", "Webhooks"]
