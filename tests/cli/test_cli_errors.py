@@ -190,6 +190,8 @@ COMMANDS = [
     ["deliveries"],
     *(["deliveries", name] for name in ("list", "get", "retry", "pending", "clear", "export")),
     ["verify"],
+    ["sandbox"],
+    ["demo"],
 ]
 
 

@@ -97,7 +97,11 @@ def demo() -> None:
 
     Starts a sandbox and a receiver that verifies every signature, creates and tests an order
     webhook, emits events (some refused), retries the failures, prints stats and health.
-    Exits 0 when everything went as expected.
+    Exits 0 when everything went as expected. Needs no API key: everything runs on loopback.
+
+    Example:
+
+        pancake-pos demo
     """
     _require_sandbox()
     from ..sandbox.demo import main
