@@ -349,3 +349,13 @@ def test_listing_is_newest_first_by_created_at_then_id() -> None:
     assert [delivery["id"] for delivery in last["data"]] == ["dlv_0003"]  # pending not listed
     assert (page["total"], page["total_pages"]) == (4, 2)
     assert json.loads(json.dumps(page)) == page
+
+
+def test_a_page_far_past_the_end_is_an_empty_page(http: httpx.Client) -> None:
+    """The document: a page number past the last page answers an empty `data` (any number the
+    `page_number` schema allows, even one whose offset SQLite cannot hold)."""
+    for number in ("2", "999999999999999999"):
+        answer = http.get("/webhook-deliveries", params={"page_number": number, "page_size": "100"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] == []
+        assert answer.json()["page_number"] == int(number)

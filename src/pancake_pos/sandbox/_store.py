@@ -463,11 +463,18 @@ class Store:
         with self._transaction() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE {where}", values)
             total_count = int(total.fetchone()[0])
-            rows = conn.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} "
-                "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                [*values, page_size, (page_number - 1) * page_size],
-            ).fetchall()
+            offset = (page_number - 1) * page_size
+            # Past the last page there is nothing to read (and an offset beyond 2**63 - 1,
+            # which `page_number` allows, is more than SQLite can take).
+            rows = (
+                []
+                if offset >= total_count
+                else conn.execute(
+                    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} "
+                    "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                    [*values, page_size, offset],
+                ).fetchall()
+            )
         return {
             "data": [_delivery(row).to_json() for row in rows],
             "total": total_count,
