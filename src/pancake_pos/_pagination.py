@@ -81,7 +81,7 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
             page = await self._fetch({**self._params, "page_number": page_number})
             self._next_page_number += 1
             ids = frozenset(delivery.id for delivery in page.data)
-            fresh = [delivery for delivery in page.data if not self._already_seen(delivery.id)]
+            fresh = self._fresh(page.data)
             self._done = self._is_last(page, page_number, repeated=bool(self._seen) and not fresh)
             self._seen.append(ids)
             if len(fresh) == len(page.data):
@@ -97,6 +97,17 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
 
     def _already_seen(self, delivery_id: str) -> bool:
         return any(delivery_id in ids for ids in self._seen)
+
+    def _fresh(self, deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+        """The deliveries not yielded yet, in order: neither on a remembered page nor earlier on
+        this one (a server may list the same delivery twice on one page)."""
+        fresh: list[WebhookDelivery] = []
+        taken: set[str] = set()
+        for delivery in deliveries:
+            if delivery.id not in taken and not self._already_seen(delivery.id):
+                taken.add(delivery.id)
+                fresh.append(delivery)
+        return fresh
 
     @staticmethod
     def _is_last(page: DeliveryPage, page_number: int, *, repeated: bool) -> bool:

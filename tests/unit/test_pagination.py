@@ -293,3 +293,24 @@ async def test_memory_stays_flat_over_100_000_deliveries(
     assert count == 100_000
     assert len(history.requested_pages) == 1000
     assert most_alive <= 200
+
+
+async def test_an_id_repeated_within_one_page_is_yielded_once(
+    client: AsyncPancakeClient, api: respx.MockRouter, payloads: Payloads
+) -> None:
+    # A server can list the same delivery twice on one page (a row updated between the two
+    # halves of its query); the walk still never yields an id twice, in iter_deliveries or in
+    # the pages of iter_delivery_pages.
+    ids = ["dlv_3", "dlv_2", "dlv_3", "dlv_1", "dlv_2"]
+    api.get("/webhook-deliveries").respond(
+        200,
+        json=payloads.page(
+            [payloads.delivery(i) for i in ids], page_number=1, page_size=10, total=5
+        ),
+    )
+
+    walked = [delivery.id async for delivery in client.webhooks.iter_deliveries(page_size=10)]
+    pages = [page async for page in client.webhooks.iter_delivery_pages(page_size=10)]
+
+    assert walked == ["dlv_3", "dlv_2", "dlv_1"]
+    assert [[delivery.id for delivery in page.data] for page in pages] == [walked]
