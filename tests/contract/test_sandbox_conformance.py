@@ -359,3 +359,42 @@ def test_a_page_far_past_the_end_is_an_empty_page(http: httpx.Client) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["data"] == []
         assert answer.json()["page_number"] == int(number)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"event": "order.created", "payload": {"x": NaN}}',
+        b'{"event": "order.created", "payload": {"x": -Infinity}}',
+        b'{"event": "order.created", "payload": {"x": 1e400}}',
+        b'{"event": "order.created", "payload": {"x": "\\ud800"}}',
+        b'{"event": "order.created", "payload": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+    ],
+    ids=["nan", "infinity", "overflowing-number", "lone-surrogate", "deeply-nested"],
+)
+@pytest.mark.parametrize("idempotency_key", [None, "k-strict-json"])
+def test_a_body_the_sandbox_could_not_send_back_is_400(
+    http: httpx.Client, webhook_id: str, content: bytes, idempotency_key: str | None
+) -> None:
+    """Numbers JSON has no spelling for, strings UTF-8 cannot carry, nesting deeper than the
+    parser goes: refused as 400 up front, not a 500 now or on every later listing."""
+    headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+    answer = http.post(f"/webhooks/{webhook_id}/test", content=content, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "bad_request"
+    listed = http.get("/webhook-deliveries", params={"webhook_id": webhook_id})
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0
+    described = http.post(
+        "/webhooks",
+        content=b'{"url": "http://127.0.0.1:9/", "events": ["order.created"], '
+        b'"description": "\\udfff"}',
+    )
+    assert described.status_code == 400
+    paired = http.post(
+        f"/webhooks/{webhook_id}/test",
+        content=b'{"event": "order.created", "payload": {"x": "\\ud83d\\ude00", "n": 1.5e3}}',
+    )
+    assert paired.status_code == 200  # a surrogate pair is a real character
+    delivery = http.get(f"/webhook-deliveries/{paired.json()['delivery_id']}").json()
+    assert delivery["payload"]["data"] == {"x": "\U0001f600", "n": 1500.0}

@@ -42,7 +42,7 @@ from ._dispatcher import Dispatcher, sample_data
 from ._faults import FaultMiddleware, Faults, new_request_id, parse_fault
 from ._spec import Operation, load_spec
 from ._store import DeliveryFilters, DeliveryRecord, IdempotencyRecord, Store
-from ._validation import BodyNotJSON, check_body, check_parameters
+from ._validation import BodyNotJSON, check_body, check_parameters, parse_json
 
 __all__ = ["Observer", "SandboxApp", "create_app"]
 
@@ -306,8 +306,8 @@ def _attempt_result(record: DeliveryRecord) -> dict[str, Any]:
 
 def _fingerprint(method: str, path: str, raw: bytes) -> str:
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        canonical = json.dumps(parse_json(raw), sort_keys=True, separators=(",", ":")).encode()
+    except BodyNotJSON:  # answered with 400 later; the raw bytes tell such requests apart
         canonical = raw
     digest = hashlib.sha256(f"{method} {path}\n".encode() + canonical)
     return digest.hexdigest()

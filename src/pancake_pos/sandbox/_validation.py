@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +23,7 @@ from jsonschema.exceptions import ValidationError
 
 from ._spec import Operation, operation_validator, resolve
 
-__all__ = ["BodyNotJSON", "check_body", "check_parameters"]
+__all__ = ["BodyNotJSON", "check_body", "check_parameters", "parse_json"]
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
@@ -31,6 +32,49 @@ _MESSAGE_LIMIT = 300
 
 class BodyNotJSON(ValueError):
     """The request body is not JSON (answered with 400)."""
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BodyNotJSON(f"The body is not valid JSON ({name} is not a JSON number).")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise BodyNotJSON(f"The body is not valid JSON ({text[:40]} is too large a number).")
+    return number
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` parsed as strict JSON: what the sandbox can store and send back as it came.
+
+    Python's `json` takes more than JSON: `NaN` and `Infinity`, numbers that overflow to an
+    infinite float, and escaped lone surrogates (`"\\ud800"`) that no UTF-8 text can carry.
+    Stored, such a value would make every later answer that shows it fail; they raise
+    `BodyNotJSON` here instead, as does nesting deeper than the parser can follow.
+
+    >>> parse_json(b'{"n": 1.5}')
+    {'n': 1.5}
+    """
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except BodyNotJSON:
+        raise
+    except (UnicodeDecodeError, ValueError):
+        raise BodyNotJSON("The body is not valid JSON.") from None
+    except RecursionError:
+        raise BodyNotJSON("The body is nested too deeply.") from None
+    if _SURROGATE_ESCAPE.search(raw):  # escaped surrogates: only whole pairs make characters
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BodyNotJSON(
+                "The body is not valid JSON (a \\u escape is half of a surrogate pair)."
+            ) from None
+    return body
 
 
 def _problem(location: str, field: str, message: str) -> dict[str, str]:
@@ -117,10 +161,7 @@ def check_body(operation: Operation, raw: bytes) -> tuple[Any, list[dict[str, st
         if request_body.get("required"):
             raise BodyNotJSON("The request needs a JSON body.")
         return {}, []
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise BodyNotJSON("The body is not valid JSON.") from None
+    body = parse_json(raw)
     validator = operation_validator(content["schema"])
     problems = [
         _problem("body", _field(leaf), leaf.message)
