@@ -86,10 +86,18 @@ _ERROR_TEXT_LIMIT = 300
 def path_segment(value: str) -> str:
     """Percent-encode `value` as one path segment (`/`, `?`, `#`, `%` and spaces included).
 
+    The dot segments `.` and `..` are encoded too: left as they are, the URL parser would resolve
+    them, and `/webhooks/..` would name the shop itself.
+
     >>> path_segment("wh/1 ?")
     'wh%2F1%20%3F'
+    >>> path_segment("..")
+    '%2E%2E'
     """
-    return quote(value, safe="")
+    encoded = quote(value, safe="")
+    if encoded in (".", ".."):
+        return encoded.replace(".", "%2E")
+    return encoded
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:

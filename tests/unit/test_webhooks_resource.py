@@ -385,3 +385,36 @@ async def test_every_request_carries_the_sdk_headers(
     headers = route.calls.last.request.headers
     assert headers["accept"] == "application/json"
     assert headers["user-agent"].startswith("pancake-pos/")
+
+
+@pytest.mark.parametrize(("given", "encoded"), [(".", "%2E"), ("..", "%2E%2E")])
+async def test_a_dot_segment_id_stays_inside_its_path(
+    client: AsyncPancakeClient, given: str, encoded: str
+) -> None:
+    # Left as is, `..` would be resolved by the URL parser: delete("..") would send
+    # DELETE /shops/shop_42 and delete(".") DELETE /shops/shop_42/webhooks.
+    with respx.mock(assert_all_called=False) as router:
+        route = router.route().respond(204)
+        await client.webhooks.delete(given)
+        with pytest.raises(APIResponseValidationError):
+            await client.webhooks.get_delivery_by_id(given)
+
+    paths = [call.request.url.raw_path.split(b"?")[0] for call in route.calls]
+    assert paths == [
+        f"/api/v1/shops/shop_42/webhooks/{encoded}".encode(),
+        f"/api/v1/shops/shop_42/webhook-deliveries/{encoded}".encode(),
+    ]
+
+
+@pytest.mark.parametrize(("shop_id", "encoded"), [(".", "%2E"), ("..", "%2E%2E")])
+async def test_a_dot_segment_shop_id_stays_inside_its_path(shop_id: str, encoded: str) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        route = router.route().respond(200, json={"data": []})
+        async with AsyncPancakeClient(
+            "sk_test_key", shop_id, base_url="http://127.0.0.1:8765/api/v1"
+        ) as client:
+            await client.webhooks.list()
+
+    assert route.calls.last.request.url.raw_path.split(b"?")[0] == (
+        f"/api/v1/shops/{encoded}/webhooks".encode()
+    )
