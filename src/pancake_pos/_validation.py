@@ -128,14 +128,17 @@ def description(value: object, name: str) -> str:
 
 
 def payload(value: object, name: str) -> dict[str, Any]:
-    """A JSON object: a JSON-serializable mapping with `str` keys."""
+    """A JSON object: a JSON-serializable mapping with `str` keys (no NaN or Infinity, which
+    JSON cannot carry)."""
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a mapping (a JSON object), not {_type_name(value)}")
     data = dict(value)
     try:
-        json.dumps(data)
-    except (TypeError, ValueError) as error:
+        json.dumps(data, allow_nan=False)
+    except TypeError as error:
         raise TypeError(f"{name} must be JSON-serializable: {error}") from None
+    except ValueError as error:  # NaN or Infinity, or a circular reference
+        raise ValueError(f"{name} must be valid JSON: {error}") from None
     if not all(isinstance(key, str) for key in data):
         raise TypeError(f"{name} must have str keys")
     return data

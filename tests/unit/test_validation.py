@@ -72,6 +72,18 @@ BAD_CALLS: list[tuple[str, Call, type[Exception], str]] = [
         TypeError,
         "payload",
     ),
+    (
+        "payload with NaN",
+        lambda c: c.webhooks.test("wh_1", "order.created", {"total": float("nan")}),
+        ValueError,
+        "payload",
+    ),
+    (
+        "payload with Infinity",
+        lambda c: c.webhooks.test("wh_1", "order.created", {"n": {"total": float("-inf")}}),
+        ValueError,
+        "payload",
+    ),
     ("is_active an int", lambda c: c.webhooks.set_active("wh_1", 1), TypeError, "is_active"),
     (
         "create is_active a str",
