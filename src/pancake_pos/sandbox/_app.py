@@ -31,7 +31,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -430,6 +430,27 @@ class OperationEndpoint:
         return JSONResponse(content, status_code=status)
 
 
+class QuietOnDisconnect:
+    """An endpoint as a plain ASGI app that gives no answer to a client gone mid-request.
+
+    Reading the body of a request whose client hung up raises `ClientDisconnect`. Let out, it
+    would make Starlette answer a 500 nobody reads (which the observer would take for a server
+    failure) and uvicorn log "Exception in ASGI application". Returning without an answer is
+    what a server does for a vanished client; uvicorn, which saw the disconnect, logs nothing.
+    (A class, not a function: Starlette wraps functions given to `Route` as request handlers.)
+    """
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self.endpoint(Request(scope, receive, send))
+        except ClientDisconnect:
+            return
+        await response(scope, receive, send)
+
+
 @dataclasses.dataclass(kw_only=True)
 class SandboxState:
     """What the parts of one sandbox share."""
@@ -577,13 +598,17 @@ class SandboxApp:
         routes = [
             Route(
                 API_PREFIX + template,
-                OperationEndpoint(self.state, by_path[template]).endpoint,
+                QuietOnDisconnect(OperationEndpoint(self.state, by_path[template]).endpoint),
                 methods=list(by_path[template]),
             )
             for template in templates
         ]
         routes.append(
-            Route("/_sandbox/faults", self._faults_endpoint, methods=["GET", "POST", "DELETE"])
+            Route(
+                "/_sandbox/faults",
+                QuietOnDisconnect(self._faults_endpoint),
+                methods=["GET", "POST", "DELETE"],
+            )
         )
         return routes
 
