@@ -205,6 +205,20 @@ def _aiohttp_cause(error: BaseException) -> BaseException | None:
     return cause
 
 
+def _unmapped_engine_error(error: Exception, secrets: tuple[str, ...]) -> httpx.HTTPError | None:
+    """An aiohttp error that httpx-aiohttp let through unmapped, as the httpx error httpx's own
+    engine raises for the same fault (its text redacted); `None` for any other exception.
+
+    httpx-aiohttp maps only some aiohttp errors: a malformed answer, for one, comes out as
+    `aiohttp.ClientResponseError`, whose text holds the whole URL, API key included. It stands
+    in as the `__cause__` (the aiohttp error itself is not chained: it would show the key).
+    """
+    client_error = getattr(sys.modules.get("aiohttp"), "ClientError", None)
+    if client_error is None or not isinstance(error, client_error):
+        return None
+    return httpx.RemoteProtocolError(redact_text(str(error) or type(error).__name__, secrets))
+
+
 def _is_timeout(error: httpx.HTTPError) -> bool:
     # httpx-aiohttp maps every aiohttp ClientConnectionError (a reset connection too) to
     # httpx.ConnectTimeout, so its own exception says whether time ran out.
@@ -420,6 +434,12 @@ class Transport:
                 raise APITimeoutError(request, message) from error
             message = self._connection_message("Connection error", request, error)
             raise APIConnectionError(request, message) from error
+        except Exception as error:
+            substitute = _unmapped_engine_error(error, self._secrets)
+            if substitute is None:
+                raise
+            message = self._connection_message("Connection error", request, substitute)
+            raise APIConnectionError(request, message) from substitute
         if debug:
             logger.debug(
                 "Response: %s %s -> %d (request_id=%s)",

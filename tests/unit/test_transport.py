@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import traceback
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -311,6 +312,31 @@ async def test_the_aiohttp_engine_resends_a_post_on_a_refused_connection(
                 await client.webhooks.rotate_secret("wh_1")
 
     assert len(fake_sleep.waits) == 2
+
+
+async def test_a_malformed_answer_through_the_aiohttp_engine_is_a_connection_error(
+    fake_sleep: FakeSleep,
+) -> None:
+    # httpx-aiohttp passes the aiohttp errors it does not map (here ClientResponseError, whose
+    # text holds the full URL) straight through; the SDK raises only its own errors, keyless.
+    malformed = Respond(200, b"{}", {"Content-Type": "application/json", "Bad Header": "x"})
+    async with (
+        LoopbackServer([malformed]) as server,
+        aiohttp_client_for(server, fake_sleep) as client,
+    ):
+        async with asyncio.timeout(GUARD):
+            with pytest.raises(APIConnectionError) as on_get:
+                await client.webhooks.list()
+            with pytest.raises(APIConnectionError) as on_post:
+                await client.webhooks.rotate_secret("wh_1")
+
+    assert len(server.requests) == 3 + 1  # GET retried twice, POST not resent
+    for caught in (on_get, on_post):
+        shown = "".join(traceback.format_exception(caught.value)) + repr(caught.value)
+        assert "sk_loopback_key" not in shown
+        assert type(caught.value) is APIConnectionError
+        assert str(caught.value).startswith("Connection error: ")
+        assert isinstance(caught.value.__cause__, httpx.HTTPError)
 
 
 async def test_answers_are_freed_without_waiting_for_the_garbage_collector(
