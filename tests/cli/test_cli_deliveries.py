@@ -281,6 +281,37 @@ def test_export_does_not_overwrite_a_file_without_force(
     assert json.loads(target.read_text())["webhook_id"] == webhook.id
 
 
+def test_an_export_the_api_refuses_leaves_no_file_and_keeps_the_old_one(
+    cli: Cli, webhook: Webhook, tmp_path: Path
+) -> None:
+    """The first page is read before the file is opened: a refused export (here a wrong key)
+    neither leaves an empty file that blocks the next run nor wipes the file --force was
+    about to replace."""
+    wrong_key = {"PANCAKE_API_KEY": "sk_not_the_key"}
+    fresh = tmp_path / "fresh.jsonl"
+    refused = cli(
+        "deliveries", "export", "-o", str(fresh), "--webhook-id", webhook.id, env=wrong_key
+    )
+    assert refused.exit_code == 3, refused.output
+    assert "401" in refused.stderr
+    assert not fresh.exists()
+
+    previous = tmp_path / "previous.jsonl"
+    previous.write_text('{"id": "dlv_kept"}\n')
+    forced = cli(
+        "deliveries",
+        "export",
+        "-o",
+        str(previous),
+        "--webhook-id",
+        webhook.id,
+        "--force",
+        env=wrong_key,
+    )
+    assert forced.exit_code == 3, forced.output
+    assert previous.read_text() == '{"id": "dlv_kept"}\n'
+
+
 def test_retry_failed_exits_3_when_the_api_refuses_some(
     cli: Cli,
     sandbox: SandboxServer,

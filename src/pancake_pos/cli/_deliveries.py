@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 from collections.abc import Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -577,11 +578,16 @@ def export_deliveries(
     state = cli_state(ctx)
     pages = filters.pages(state.client(), page_size)
     written = pages_read = 0
+    opened = False
     progress = progress_bar(state.output, "deliveries")
     try:
+        # The first page before the file: an export the API refuses (a wrong key, a gone
+        # webhook) leaves no empty file behind, and keeps the one --force would replace.
+        first = next(pages, None)
         with output_file.open("w", encoding="utf-8", newline="\n") as file, progress:
+            opened = True
             task = progress.add_task("Exporting", total=None, detail="")
-            for page in pages:
+            for page in itertools.chain([] if first is None else [first], pages):
                 if pages_read == 0:
                     progress.update(task, total=page.total)
                 for delivery in page.data:
@@ -592,6 +598,9 @@ def export_deliveries(
                 of_pages = f"/{page.total_pages}" if page.total_pages else ""
                 progress.update(task, completed=written, detail=f"page {pages_read}{of_pages}")
     except KeyboardInterrupt:
+        if not opened:
+            state.output.note(f"Interrupted before anything was written to {output_file}.")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         lines = plural(_count_lines(output_file), "delivery", "deliveries")
         state.output.note(f"Interrupted: {lines} written to {output_file}.")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
