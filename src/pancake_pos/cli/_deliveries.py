@@ -581,8 +581,8 @@ def export_deliveries(
     opened = False
     progress = progress_bar(state.output, "deliveries")
     try:
-        # The first page before the file: an export the API refuses (a wrong key, a gone
-        # webhook) leaves no empty file behind, and keeps the one --force would replace.
+        # The first page before the file: an export the API refuses (a wrong key, the
+        # service down) leaves no empty file behind, and keeps the one --force would replace.
         first = next(pages, None)
         with output_file.open("w", encoding="utf-8", newline="\n") as file, progress:
             opened = True
