@@ -145,13 +145,16 @@ def payload(value: object, name: str) -> dict[str, Any]:
 
 
 def idempotency_key(value: object, name: str = "idempotency_key") -> str | None:
-    """`None` (the transport makes a UUID) or a non-empty key of at most 255 characters."""
+    """`None` (the transport makes a UUID) or a non-empty key of at most 255 characters, all
+    printable ASCII (it travels as a header value: no line breaks, no control characters)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_type_name(value)}")
     if not value or len(value) > _MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValueError(f"{name} must have 1 to {_MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError(f"{name} must be printable ASCII (it is sent as a header value)")
     return value
 
 

@@ -103,6 +103,18 @@ BAD_CALLS: list[tuple[str, Call, type[Exception], str]] = [
         ValueError,
         "idempotency_key",
     ),
+    (
+        "idempotency key with a line break",
+        lambda c: c.webhooks.create(url=URL, events=["order.created"], idempotency_key="k\r\nX: 1"),
+        ValueError,
+        "idempotency_key",
+    ),
+    (
+        "idempotency key not ASCII",
+        lambda c: c.webhooks.retry_delivery("dlv_1", idempotency_key="clé-1"),
+        ValueError,
+        "idempotency_key",
+    ),
     ("page_size 0", lambda c: c.webhooks.list_deliveries(page_size=0), ValueError, "page_size"),
     ("page_size 101", lambda c: c.webhooks.list_deliveries(page_size=101), ValueError, "page_size"),
     (
