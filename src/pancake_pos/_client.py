@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
@@ -72,6 +73,10 @@ def _max_retries(value: int) -> int:
     return value
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
 def _headers(value: Mapping[str, str] | None) -> dict[str, str]:
     if value is None:
         return {}
@@ -79,6 +84,16 @@ def _headers(value: Mapping[str, str] | None) -> dict[str, str]:
         isinstance(key, str) and isinstance(item, str) for key, item in value.items()
     ):
         raise TypeError("default_headers must be a mapping of str to str")
+    for key, item in value.items():
+        # Checked here rather than met on every call as a "connection error" (h11 refuses a
+        # line break) or a UnicodeEncodeError (httpx encodes header values as ASCII). The value
+        # is not shown: it may be a credential.
+        if not _HEADER_NAME.fullmatch(key):
+            raise ValueError(f"default_headers: {key!r} is not a valid header name")
+        if not _HEADER_VALUE.fullmatch(item):
+            raise ValueError(
+                f"default_headers: the value of {key!r} must be printable ASCII (no line breaks)"
+            )
     return dict(value)
 
 

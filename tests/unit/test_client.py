@@ -88,6 +88,22 @@ def test_bad_options_are_refused(
         AsyncPancakeClient("key", "shop", **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Team": "a\r\nX-Injected: 1"}, {"X-Team": "équipe"}, {"X Team": "a"}, {"": "a"}],
+)
+async def test_default_headers_that_cannot_be_sent_are_refused_up_front(
+    headers: dict[str, str],
+) -> None:
+    # Otherwise a line break surfaced on every call as a retried "Connection error", and a
+    # non-ASCII value as a bare UnicodeEncodeError.
+    with pytest.raises(ValueError, match="default_headers"):
+        AsyncPancakeClient("key", "shop", default_headers=headers)
+    async with AsyncPancakeClient("key", "shop") as client:
+        with pytest.raises(ValueError, match="default_headers"):
+            client.with_options(default_headers=headers)
+
+
 async def test_timeout_as_seconds() -> None:
     async with AsyncPancakeClient("key", "shop", timeout=12) as client:
         assert client.timeout == httpx.Timeout(12.0)
