@@ -1,4 +1,5 @@
-"""The benchmarks keep working: every part runs once with tiny sizes and produces numbers.
+"""The benchmarks keep working: every part runs once with tiny sizes and produces numbers, and
+the stand-alone benchmark scripts report every measurement.
 
 Nothing here asserts a time or a goal: the numbers are for people (BENCHMARKS.md). A contender
 whose tool is not installed (openapi-python-client, datamodel-code-generator) is recorded as an
@@ -8,12 +9,16 @@ error row and the part carries on, which is what is checked for those.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+# Running the benchmarks, even with tiny sizes, takes seconds: `pytest -m "not slow"` skips them.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,3 +118,45 @@ def test_the_command_line_knows_its_parts(benchmarks: ModuleType) -> None:
     main = importlib.import_module("benchmarks.__main__")
     with pytest.raises(SystemExit):
         main.main(["--parts", "9"])
+
+
+# The stand-alone scripts: what each one must report, for a short run of it.
+SCRIPTS = {
+    "bench_signing.py": (
+        {"number": 20, "repeat": 1},
+        {
+            "pancake_pos verify_signature",
+            "standardwebhooks verify(json_parse=False)",
+            "pancake_pos verify (typed payload)",
+            "standardwebhooks verify (dict)",
+            "body_bytes",
+        },
+    ),
+    "bench_facade.py": (
+        {"number": 5, "repeat": 2},
+        {
+            "async get_by_id (us/call)",
+            "facade get_by_id (us/call)",
+            "facade / async",
+            "async get_by_id (CPU us/call)",
+            "facade get_by_id (CPU us/call)",
+            "facade / async (CPU)",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_a_benchmark_script_runs_and_reports_every_measurement(script: str) -> None:
+    path = ROOT / "benchmarks" / script
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sizes, expected = SCRIPTS[script]
+
+    results = module.run(**sizes)
+
+    assert set(results) == expected
+    assert all(value > 0 for value in results.values())

@@ -1,5 +1,7 @@
-"""The sync `PancakeClient` on real sockets: against the sandbox, from many threads, in a script
-that never closes it, and in examples/sync_usage.py.
+"""The sync `PancakeClient`'s life on real sockets, against the sandbox: shared by many threads,
+closed (or never closed) by a script, interrupted by Ctrl-C, and run by examples/sync_usage.py.
+
+What each operation does through the facade is in test_sync_client_operations.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,11 +58,11 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
-def emit(sandbox: SandboxServer, event: str) -> None:
+def emit(sandbox: SandboxServer, event: str, order_id: str = "o_1") -> None:
     answer = httpx.post(
         f"{sandbox.base_url}/shops/{sandbox.shop_id}/sandbox/events",
         params={"api_key": sandbox.api_key},
-        json={"event": event, "data": {"order_id": "o_1"}},
+        json={"event": event, "data": {"order_id": order_id}},
     )
     assert answer.status_code == 202
 
@@ -168,7 +171,15 @@ print("leaving")
 }
 
 
-@pytest.mark.parametrize("script", list(UNCLOSED_SCRIPTS), ids=list(UNCLOSED_SCRIPTS))
+# The sandbox's teardown waits out the call held for 5 s: slow.
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if "still running" in name else name
+        for name in UNCLOSED_SCRIPTS
+    ],
+    ids=list(UNCLOSED_SCRIPTS),
+)
 def test_a_client_never_closed_does_not_keep_a_script_from_exiting(
     sandbox: SandboxServer, script: str
 ) -> None:
@@ -213,6 +224,7 @@ print("closed")
 """
 
 
+@pytest.mark.slow  # the sandbox's teardown waits out the call held for 5 s
 def test_ctrl_c_interrupts_a_call_and_the_client_stays_usable(sandbox: SandboxServer) -> None:
     sandbox.inject_fault(
         "slow", delay=5, path=f"/api/v1/shops/{sandbox.shop_id}/webhook-deliveries"
@@ -246,25 +258,44 @@ def test_errors_from_the_sandbox_keep_their_class_and_attributes(sandbox: Sandbo
     assert sandbox.api_key not in repr(caught.value)
 
 
-def test_the_example_lists_walks_and_retries_failed_deliveries(
+def test_the_example_retries_each_undelivered_event_once(
     make_sandbox: Callable[..., SandboxServer],
     receiver: RecordingReceiver,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sandbox = make_sandbox(retry_schedule=())  # no automatic retries: the example retries
+    # One automatic retry per event. Order "a" fails once, then its retry gets through; "b" and
+    # "c" fail both attempts. So the history holds 5 failed attempts of 3 events, and only "b"
+    # and "c" were never delivered: the example must retry those two, once each.
+    sandbox = make_sandbox(retry_schedule=(0.2,))
+    failures_left = {"a": 1, "b": 2, "c": 2}
+
+    def refuse_early_attempts(payload: dict[str, Any]) -> int | None:
+        order = payload["data"]["order_id"]
+        if failures_left[order] == 0:
+            return None
+        failures_left[order] -= 1
+        return 500
+
+    receiver.rule = refuse_early_attempts
     with connect(sandbox) as client:
         hook: Webhook = client.webhooks.create(url=receiver.url, events=["order.created"])
         assert hook.secret_key is not None
         receiver.trust(hook.secret_key)
-        receiver.fail_next(3, status=500)
-        for _ in range(3):
-            emit(sandbox, "order.created")
-        receiver.wait_for(3)
+        for order in "abc":
+            emit(sandbox, "order.created", order_id=order)
+        receiver.wait_for(6)
         wait_until(
-            lambda: client.webhooks.list_deliveries(status="failed").total == 3,
-            "the 3 failed deliveries to be recorded",
+            lambda: (
+                client.webhooks.get_pending_deliveries().total_count == 0
+                and client.webhooks.list_deliveries().total == 6
+            ),
+            "the 6 attempts to be recorded",
         )
+        events = {
+            delivery.payload["data"]["order_id"]: delivery.payload["id"]
+            for delivery in client.webhooks.iter_deliveries()
+        }
     for name, value in [
         ("PANCAKE_API_KEY", sandbox.api_key),
         ("PANCAKE_SHOP_ID", sandbox.shop_id),
@@ -278,10 +309,20 @@ def test_the_example_lists_walks_and_retries_failed_deliveries(
 
     output = capsys.readouterr().out
     assert f"{hook.id}  active" in output
-    assert "3 failed deliveries retried" in output
-    assert output.count(": success") == 3
-    received = receiver.wait_for(6)
-    assert [delivery.status_code for delivery in received] == [500] * 3 + [200] * 3
+    assert "2 undelivered events retried, 1 already delivered" in output
+    assert output.count(": success") == 2
+    received = receiver.wait_for(8)
+    assert len(received) == 8
     assert all(delivery.verified for delivery in received)
+    retried = [delivery.event_id for delivery in received[6:]]
+    assert sorted(retried) == sorted([events["b"], events["c"]])
+    assert [delivery.status_code for delivery in received[6:]] == [200, 200]
+
+    # Everything is delivered now: running the example again retries nothing.
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+
+    assert "0 undelivered events retried, 3 already delivered" in capsys.readouterr().out
     with connect(sandbox) as client:
         assert client.webhooks.list_deliveries(status=DeliveryStatus.SUCCESS).total == 3
+        assert client.webhooks.list_deliveries(status=DeliveryStatus.FAILED).total == 5
+    assert len(receiver.received) == 8

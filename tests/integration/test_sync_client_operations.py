@@ -1,6 +1,9 @@
-"""The sync `PancakeClient` against a running sandbox: the same operations without `await`, real
-deliveries verified by the receiver, retries through injected faults. Every answer the sandbox
-gives is checked against the document by the sandbox fixture's observer (`spec_check`)."""
+"""What each operation does through the sync `PancakeClient`, against a running sandbox: the same
+operations without `await`, real deliveries verified by the receiver, retries through injected
+faults. Every answer the sandbox gives is checked against the document by the sandbox fixture's
+observer (`spec_check`).
+
+The facade's own life (threads, closing, exit, Ctrl-C) is in test_sync_client_lifecycle.py."""
 
 from __future__ import annotations
 
