@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pancake_pos.sandbox import SandboxServer
 
 SPEC = Path(__file__).parents[2] / "src" / "pancake_pos" / "sandbox" / "openapi.json"
@@ -37,6 +39,7 @@ checks.positive_data_acceptance.expected-statuses = [
 """
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_failure(tmp_path: Path) -> None:
     # No automatic retries (fuzzed webhooks would keep them busy) and deliveries only to
     # loopback (fuzzed URLs must never leave the machine).

@@ -64,6 +64,7 @@ async def test_the_sandbox_command_prints_its_settings_serves_and_stops_on_ctrl_
     assert settings["PANCAKE_API_KEY"] not in errors
 
 
+@pytest.mark.slow
 def test_the_demo_command_runs_the_examples_and_exits_0() -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "pancake_pos", "demo"],

@@ -273,6 +273,7 @@ async def test_arguments_are_checked_when_the_walk_is_made(
     assert history.requested_pages == []
 
 
+@pytest.mark.slow
 async def test_memory_stays_flat_over_100_000_deliveries(
     client: AsyncPancakeClient, history: History, api: respx.MockRouter
 ) -> None:

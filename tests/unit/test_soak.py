@@ -232,6 +232,7 @@ async def call(client: AsyncPancakeClient, operation: str, key: str) -> Any:
     )
 
 
+@pytest.mark.slow
 async def test_2000_calls_with_faults_through_one_client_leave_nothing_behind() -> None:
     gc.collect()
     fds_before = open_fds()

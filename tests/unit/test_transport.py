@@ -209,6 +209,7 @@ async def test_a_refused_connection_is_retried_even_for_post(fake_sleep: FakeSle
     assert len(fake_sleep.waits) == 2
 
 
+@pytest.mark.slow
 async def test_a_thousand_concurrent_calls_through_a_fresh_client(
     fake_sleep: FakeSleep, payloads: Payloads
 ) -> None:

@@ -96,6 +96,7 @@ async def make_copies(client: AsyncPancakeClient, count: int) -> None:
             await copy.close()  # closes nothing: the pool belongs to `client`
 
 
+@pytest.mark.slow
 async def test_with_options_in_a_loop_opens_no_connection_and_keeps_no_memory(
     server: tuple[type[CountingServer], str],
 ) -> None:
