@@ -1,4 +1,5 @@
-"""The README stays true: its examples are the files the tests run, and its commands exist."""
+"""The documentation stays true: the examples it shows are the files the tests run, wherever they
+are shown (README.md or docs/), and the commands it gives exist."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # <!-- example: examples/name.py --> followed by a fenced block: the block must equal the file.
 EXAMPLE_BLOCK = re.compile(
@@ -15,21 +19,40 @@ EXAMPLE_BLOCK = re.compile(
 )
 
 
-def test_readme_embeds_examples_verbatim() -> None:
-    blocks = list(EXAMPLE_BLOCK.finditer(README))
-    assert blocks, "the README shows no example files"
-    for block in blocks:
-        path = ROOT / block["path"]
-        assert path.is_file(), f"README names {block['path']}, which does not exist"
-        assert block["code"].strip() == path.read_text(encoding="utf-8").strip(), (
-            f"the README's copy of {block['path']} differs from the file; paste the file again"
-        )
+def shown_examples() -> list[tuple[str, re.Match[str]]]:
+    """Every embedded example: (the document it is in, the block)."""
+    return [
+        (document.relative_to(ROOT).as_posix(), block)
+        for document in DOCUMENTS
+        for block in EXAMPLE_BLOCK.finditer(document.read_text(encoding="utf-8"))
+    ]
 
 
-def test_every_example_file_is_shown_in_the_readme() -> None:
-    shown = {block["path"] for block in EXAMPLE_BLOCK.finditer(README)}
+def test_the_documents_show_examples() -> None:
+    assert shown_examples(), "neither README.md nor docs/ shows an example file"
+
+
+@pytest.mark.parametrize(
+    ("document", "block"),
+    [
+        pytest.param(document, block, id=f"{document}:{block['path']}")
+        for document, block in shown_examples()
+    ],
+)
+def test_an_embedded_example_equals_its_file(document: str, block: re.Match[str]) -> None:
+    path = ROOT / block["path"]
+    assert path.is_file(), f"{document} names {block['path']}, which does not exist"
+    assert block["code"].strip() == path.read_text(encoding="utf-8").strip(), (
+        f"the copy of {block['path']} in {document} differs from the file; paste the file again"
+    )
+
+
+def test_every_example_file_is_shown_somewhere() -> None:
+    shown = {block["path"] for _, block in shown_examples()}
     for path in sorted((ROOT / "examples").glob("*.py")):
-        assert f"examples/{path.name}" in shown, f"examples/{path.name} is not shown in the README"
+        assert f"examples/{path.name}" in shown, (
+            f"examples/{path.name} is shown neither in README.md nor in docs/"
+        )
 
 
 def test_readme_commands_exist() -> None:
@@ -40,3 +63,15 @@ def test_readme_commands_exist() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["scripts"]["pancake-pos"] == "pancake_pos.cli:main"
     assert {"cli", "sandbox", "aiohttp", "all", "dev"} <= set(project["optional-dependencies"])
+
+
+def test_the_quick_test_command_is_documented_and_its_marker_declared() -> None:
+    quick = 'pytest -m "not slow"'
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert quick in README
+    assert quick in contributing
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "pytest"
+    ]["ini_options"]
+    assert "--strict-markers" in pytest_options["addopts"]
+    assert any(marker.startswith("slow:") for marker in pytest_options["markers"])
