@@ -2,7 +2,7 @@
 
 Requests go to a respx mock (respx patches httpx's transport for every thread, so it sees the
 requests the facade's loop thread sends). Real sockets, many threads and interpreter exit are
-in tests/integration/test_sync_sandbox.py.
+in tests/integration/test_sync_client_lifecycle.py.
 """
 
 from __future__ import annotations
