@@ -75,3 +75,11 @@ def test_the_quick_test_command_is_documented_and_its_marker_declared() -> None:
     ]["ini_options"]
     assert "--strict-markers" in pytest_options["addopts"]
     assert any(marker.startswith("slow:") for marker in pytest_options["markers"])
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_the_documents_speak_for_themselves(document: Path) -> None:
+    # Readers have this repository, not the notes it was planned in.
+    text = document.read_text(encoding="utf-8")
+    for citation in ("CONTRACT.md", "CONTRACT section", "DESIGN.md"):
+        assert citation not in text, f"{document.name} cites {citation}, which readers do not have"
