@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -51,18 +52,21 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-EXIT_CODES_HELP = """\
-[bold]Exit codes[/bold]
-
-    0  success
-    1  a delivery the command sent (webhooks test, deliveries retry) failed at the receiver
-    2  usage error: a bad or missing option or argument (no API key, a bad date...)
-    3  the API answered with an error status (4xx, 5xx): status, code, message, request id
-    4  the API could not be reached (connection refused, DNS, timeout)
-    5  verify: the delivery is not authentic
-    6  the API's answer could not be read (not the documented shape)
-   70  internal error (a bug: run again with --debug and report the traceback)
-  130  interrupted (Ctrl-C)"""
+_EXIT_CODE_LINES = (
+    (0, "success"),
+    (1, "a delivery the command sent (webhooks test, deliveries retry) failed at the receiver"),
+    (2, "usage error: a bad or missing option or argument (no API key, a bad date...)"),
+    (3, "the API answered with an error status (4xx, 5xx): status, code, message, request id"),
+    (4, "the API could not be reached (connection refused, DNS, timeout)"),
+    (5, "verify: the delivery is not authentic"),
+    (6, "the API's answer could not be read (not the documented shape)"),
+    (70, "internal error (a bug: run again with --debug and report the traceback)"),
+    (130, "interrupted (Ctrl-C)"),
+)
+# Typer's help joins the lines of an epilog paragraph: one paragraph per exit code.
+EXIT_CODES_HELP = "\n\n".join(
+    ["[bold]Exit codes[/bold]"] + [f"{code:<4} {meaning}" for code, meaning in _EXIT_CODE_LINES]
+)
 
 
 class CommandError(Exception):
@@ -139,7 +143,7 @@ class ErrorHandlingGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:
             raise  # stdout closed early (`| head`): Typer exits quietly
