@@ -195,6 +195,7 @@ async def recover_events(
     concurrency: int = 1,
     on_progress: ProgressCallback | None = None,
     since_name: str = "since",
+    failures: dict[str, APIError] | None = None,
 ) -> RecoverResult:
     """Retry, once, each event with no successful attempt and no automatic retry to come.
 
@@ -205,6 +206,7 @@ async def recover_events(
     (the same event sent to two webhooks is two things to deliver).
 
     `concurrency` retries run at once (1: one after another, oldest event first).
+    `failures`, when given, receives the exception of each retry that could not be sent.
     """
     if webhook_id is not None:
         check.identifier(webhook_id, "webhook_id")
@@ -231,9 +233,9 @@ async def recover_events(
     to_retry.sort(key=lambda item: (item[1].created_at, item[1].event_id))
 
     recovered: set[tuple[str, str]] = set()
-    errors: dict[str, str] = {}
+    raised: dict[str, APIError] = {} if failures is None else failures
     if not dry_run and to_retry:
-        await _retry_all(webhooks, to_retry, concurrency, recovered, errors, report)
+        await _retry_all(webhooks, to_retry, concurrency, recovered, raised, report)
     still_failing = [state.event_id for key, state in to_retry if key not in recovered]
     return RecoverResult(
         events_seen=len(events),
@@ -243,7 +245,7 @@ async def recover_events(
         recovered=len(recovered),
         still_failing=len(still_failing),
         event_ids_still_failing=still_failing,
-        errors=errors,
+        errors={event_id: str(error) for event_id, error in raised.items()},
         dry_run=dry_run,
     )
 
@@ -292,7 +294,7 @@ async def _retry_all(
     to_retry: list[tuple[tuple[str, str], _Event]],
     concurrency: int,
     recovered: set[tuple[str, str]],
-    errors: dict[str, str],
+    errors: dict[str, APIError],
     report: ProgressCallback,
 ) -> None:
     total = len(to_retry)
@@ -307,7 +309,7 @@ async def _retry_all(
             try:
                 result = await webhooks.retry_delivery(state.latest_failed_id)
             except APIError as error:
-                errors[state.event_id] = str(error)
+                errors[state.event_id] = error
             else:
                 if result.status == _SUCCESS:
                     recovered.add(key)
