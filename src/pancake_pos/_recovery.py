@@ -38,6 +38,7 @@ __all__ = [
     "ProgressCallback",
     "RecoverResult",
     "Window",
+    "event_created_at",
     "event_id_of",
     "recover_events",
     "window",
@@ -157,7 +158,7 @@ def event_id_of(delivery: WebhookDelivery) -> str:
     return event_id if isinstance(event_id, str) and event_id else delivery.id
 
 
-def _created_at(delivery: WebhookDelivery) -> datetime.datetime:
+def event_created_at(delivery: WebhookDelivery) -> datetime.datetime:
     """When the event was created (the payload's `created_at`), else when this attempt was."""
     value = delivery.payload.get("created_at")
     if isinstance(value, str):
@@ -280,7 +281,7 @@ async def _read_history(
             continue
         state = events.get(key)
         if state is None:
-            state = events[key] = _Event(event_id=key[1], created_at=_created_at(delivery))
+            state = events[key] = _Event(event_id=key[1], created_at=event_created_at(delivery))
         if delivery.status == _SUCCESS:
             state.delivered = True
         elif delivery.status == _FAILED and state.latest_failed_id is None:

@@ -21,6 +21,7 @@ from . import _sandbox
 from ._context import CliState, DebugLog
 from ._deliveries import deliveries_app
 from ._errors import EXIT_CODES_HELP, ErrorHandlingGroup
+from ._listen import listen
 from ._trigger import trigger
 from ._verify import verify
 from ._webhooks import webhooks_app
@@ -110,6 +111,7 @@ app.add_typer(webhooks_app)
 app.add_typer(deliveries_app)
 app.command("verify", epilog=EXIT_CODES_HELP)(verify)
 app.command("trigger", epilog=EXIT_CODES_HELP)(trigger)
+app.command("listen", epilog=EXIT_CODES_HELP)(listen)
 _sandbox.register(app)
 
 
