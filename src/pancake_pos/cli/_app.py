@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from .._version import __version__
 from . import _sandbox
 from ._context import CliState, DebugLog
 from ._deliveries import deliveries_app
@@ -42,6 +43,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pancake-pos {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -88,6 +95,15 @@ def main(
     debug: Annotated[
         bool,
         typer.Option("--debug", help="Show tracebacks and the SDK's request log (key redacted)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Show the version of pancake-pos and exit.",
+        ),
     ] = False,
 ) -> None:
     """Read the global options; the client is created later, by the commands that need it."""

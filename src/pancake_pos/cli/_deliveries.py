@@ -9,12 +9,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import attrs
 import typer
@@ -597,7 +599,12 @@ def export_deliveries(
     output_file: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="The JSON Lines file to write.", dir_okay=False, writable=True
+            "--output",
+            "-o",
+            help="The JSON Lines file to write ('-' writes to stdout).",
+            dir_okay=False,
+            writable=True,
+            allow_dash=True,
         ),
     ],
     webhook_id: WebhookIdFilter = None,
@@ -612,11 +619,12 @@ def export_deliveries(
 
     Memory stays flat however long the history: each delivery is written as it arrives and
     the file is flushed after every page. Ctrl-C stops the export and leaves a valid file of
-    whole lines (exit 130).
+    whole lines (exit 130). With `-o -` the lines go to stdout (the summary to stderr).
 
     Example:
 
         pancake-pos deliveries export --output failed.jsonl --status failed --from 2024-04-01
+        pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
     """
     filters = Filters.of(
         webhook_id=webhook_id,
@@ -625,18 +633,20 @@ def export_deliveries(
         from_day=from_day,
         to_day=to_day,
     )
-    if output_file.exists() and not force:
+    to_stdout = str(output_file) == "-"
+    if not to_stdout and output_file.exists() and not force:
         raise CommandError(f"{output_file} exists: pass --force to overwrite it")
     state = cli_state(ctx)
     pages = filters.pages(state.client(), page_size)
     written = pages_read = 0
     opened = False
+    where = "stdout" if to_stdout else str(output_file)
     progress = progress_bar(state.output, "deliveries")
     try:
         # The first page before the file: an export the API refuses (a wrong key, the
         # service down) leaves no empty file behind, and keeps the one --force would replace.
         first = next(pages, None)
-        with output_file.open("w", encoding="utf-8", newline="\n") as file, progress:
+        with _open_output(output_file, to_stdout) as file, progress:
             opened = True
             task = progress.add_task("Exporting", total=None, detail="")
             for page in itertools.chain([] if first is None else [first], pages):
@@ -651,21 +661,37 @@ def export_deliveries(
                 progress.update(task, completed=written, detail=f"page {pages_read}{of_pages}")
     except KeyboardInterrupt:
         if not opened:
-            state.output.note(f"Interrupted before anything was written to {output_file}.")
+            state.output.note(f"Interrupted before anything was written to {where}.")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
-        lines = plural(_count_lines(output_file), "delivery", "deliveries")
-        state.output.note(f"Interrupted: {lines} written to {output_file}.")
+        count = written if to_stdout else _count_lines(output_file)
+        lines = plural(count, "delivery", "deliveries")
+        state.output.note(f"Interrupted: {lines} written to {where}.")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
-    summary = {"path": str(output_file), "deliveries": written, "pages": pages_read}
-    if state.json_mode:
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        raise CommandError(f"cannot write {where}: {error.strerror or error}") from None
+    summary = {"path": where, "deliveries": written, "pages": pages_read}
+    line = (
+        f"Exported {plural(written, 'delivery', 'deliveries')} "
+        f"({plural(pages_read, 'page')}) to {where}."
+    )
+    if to_stdout:
+        state.output.note(line)  # stdout holds the deliveries only
+    elif state.json_mode:
         state.output.json(summary)
     else:
-        state.output.print(
-            Text(
-                f"Exported {plural(written, 'delivery', 'deliveries')} "
-                f"({plural(pages_read, 'page')}) to {output_file}."
-            )
-        )
+        state.output.print(Text(line))
+
+
+@contextlib.contextmanager
+def _open_output(path: Path, to_stdout: bool) -> Iterator[TextIO]:
+    """The file to write (created now), or stdout (left open)."""
+    if to_stdout:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="\n") as file:
+        yield file
 
 
 def _count_lines(path: Path) -> int:
