@@ -534,6 +534,8 @@ class RecoveryRun:
                     since_name="--since",
                     failures=self.failures,
                 )
+                if reading is not None:  # the whole history is read: the bar is full
+                    progress.update(reading, total=progress.tasks[reading].completed)
         except KeyboardInterrupt:
             self.output.note(
                 "Interrupted: the retries already sent stand; run it again to go on "
@@ -547,11 +549,10 @@ class RecoveryRun:
             self.output.json(attrs.asdict(result))
         else:
             self.output.print(self._table(result))
+            label = "would retry" if result.dry_run else "still failing"
             for event_id in result.event_ids_still_failing[:_SHOWN_ERRORS]:
                 why = result.errors.get(event_id)
-                self.output.print(
-                    Text(f"  still failing: {event_id}" + (f": {why}" if why else ""))
-                )
+                self.output.print(Text(f"  {label}: {event_id}" + (f": {why}" if why else "")))
             hidden = len(result.event_ids_still_failing) - _SHOWN_ERRORS
             if hidden > 0:
                 self.output.print(Text(f"  ... and {hidden} more (--json lists them all)"))
