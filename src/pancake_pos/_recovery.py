@@ -215,6 +215,8 @@ async def recover_events(
         raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
     span = window(since, until, since_name=since_name)
     report = on_progress or _silent
+    if webhook_id is not None:
+        await webhooks.get_by_id(webhook_id)  # a mistyped id is a NotFoundError, not "0 events"
 
     pending = await _pending_keys(webhooks, webhook_id)
     events, delivered_later = await _read_history(

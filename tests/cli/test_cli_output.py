@@ -141,3 +141,9 @@ def test_a_key_made_of_common_letters_leaves_messages_readable(cli: Cli) -> None
     result = cli("deliveries", "retry", env={"PANCAKE_API_KEY": "e"})
     assert result.exit_code == 2
     assert result.stderr == "error: give a delivery id, or --failed (not both)\n"
+
+
+def test_json_errors_of_an_unknown_command() -> None:
+    result = CliRunner().invoke(app, ["--json", "no-such-command"])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"]["type"] == "UsageError"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pancake_pos import AsyncPancakeClient, PancakeClient, RecoverResult
+from pancake_pos import AsyncPancakeClient, NotFoundError, PancakeClient, RecoverResult
 from pancake_pos.models import Webhook
 from pancake_pos.sandbox import SandboxServer
 from pancake_pos.sandbox._receiver import RecordingReceiver
@@ -206,3 +206,8 @@ def test_the_sync_client_recovers_too(sandbox: SandboxServer, receiver: Recordin
         result = client.webhooks.recover(hook.id, since=TODAY)
         assert (result.retried, result.recovered) == (2, 2)
         assert client.webhooks.recover(hook.id, since=TODAY).retried == 0
+
+
+async def test_recover_names_a_webhook_that_does_not_exist(client: AsyncPancakeClient) -> None:
+    with pytest.raises(NotFoundError):
+        await client.webhooks.recover("wh_no_such_webhook", since=TODAY)

@@ -2,8 +2,9 @@
 
 The root callback reads the global options into a `CliState` (the client is made only when a
 command needs one); `ErrorHandlingGroup` turns exceptions into one line on stderr and an exit
-code. The groups live in their own modules: `webhooks` (`_webhooks`), `deliveries`
-(`_deliveries`), `verify` (`_verify`), and `sandbox`/`demo` (`_sandbox`).
+code. The commands live in their own modules: `webhooks` (`_webhooks`), `deliveries`
+(`_deliveries`), `verify` (`_verify`), `trigger` (`_trigger`), `listen` (`_listen`), and
+`sandbox`/`demo` (`_sandbox`, `_demo`).
 
 Example:
 

@@ -194,7 +194,7 @@ class ErrorHandlingGroup(TyperGroup):
         except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except click.ClickException as error:
-            if not getattr(ctx.obj, "json_mode", False):
+            if not (getattr(ctx.obj, "json_mode", False) or ctx.params.get("json_mode")):
                 raise  # click prints its usage line and message
             message = mask(error.format_message(), tuple(getattr(ctx.obj, "secrets", ())))
             _json_line(error_document(error, ExitCode.USAGE, message))
