@@ -147,7 +147,8 @@ def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(
         "PYTHONUNBUFFERED": "1",
         "COLUMNS": "200",
     }
-    command = [sys.executable, "-m", "pancake_pos", "listen", "--forward-to", local_server.url]
+    command = [sys.executable, "-m", "pancake_pos", "--max-retries", "0", "listen"]
+    command += ["--forward-to", local_server.url]
     command += ["--webhook-id", webhook.id, "--interval", "0.1"]
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -157,6 +158,8 @@ def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(
             first = listener.stdout.readline()
             assert first.startswith("Signing secret: whsec_"), first
             local_server.trust(first.split()[-1])
+            history = f"/api/v1/shops/{sandbox.shop_id}/webhook-deliveries"
+            sandbox.inject_fault("503", count=1, method="GET", path=history)  # a passing outage
             new = [emit("order.created", {"n": n})["id"] for n in range(2)]
             lines = [listener.stdout.readline() for _ in new]
             listener.send_signal(signal.SIGINT)
@@ -168,6 +171,7 @@ def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(
     assert sorted(line.split()[3] for line in lines) == sorted(new)
     assert all(line.split()[4] == "200" for line in lines), lines
     assert "Stopped after forwarding 2 events." in err
+    assert "warning: 503 " in err  # reported, and the listener went on
     assert sandbox.api_key not in out + err
     received = local_server.received
     assert sorted(d.event_id for d in received) == sorted(new)

@@ -40,11 +40,16 @@ from rich.text import Text
 from .. import _validation as check
 from .._recovery import event_created_at, event_id_of
 from .._version import __version__
-from ..errors import WebhookVerificationError
+from ..errors import (
+    APIConnectionError,
+    InternalServerError,
+    RateLimitError,
+    WebhookVerificationError,
+)
 from ..models import WebhookDelivery
 from ..signing import WebhookVerifier, sign
 from ._context import cli_state
-from ._errors import CommandError
+from ._errors import CommandError, describe
 from ._options import event_names
 from ._output import Output, when
 
@@ -318,9 +323,13 @@ def _run(output: Output, forwarder: EventForwarder, secret: str, interval: float
         else:
             output.print(Text(f"Signing secret: {secret}"))
         while not stop.is_set():
-            for forwarded in forwarder.poll():
-                count += 1
-                _show(output, forwarded)
+            try:
+                for forwarded in forwarder.poll():
+                    count += 1
+                    _show(output, forwarded)
+            except (APIConnectionError, RateLimitError, InternalServerError) as error:
+                # A passing outage (the SDK's own retries are spent): go on polling.
+                output.note(f"warning: {describe(error)[1]}; polling again in {interval:g}s")
             stop.wait(interval)
     except KeyboardInterrupt:
         output.note(f"Stopped after forwarding {count} event{'s' if count != 1 else ''}.")

@@ -39,8 +39,8 @@ class EmitAnswer:
     """The sandbox's answer to an emitted event."""
 
     id: str
-    event: str
-    webhook_ids: list[str]
+    event: str = ""
+    webhook_ids: list[str] = attrs.field(factory=list)
 
 
 def parse_data(value: str | None) -> dict[str, Any] | None:
@@ -116,7 +116,7 @@ def trigger(
     state = cli_state(ctx)
     emitted = emit_event(state, name, payload)
     if isinstance(emitted, EmitAnswer):
-        _show_emitted(state, emitted, webhook_id)
+        _show_emitted(state, name, emitted, webhook_id)
         return
     if webhook_id is None:
         raise CommandError(
@@ -130,13 +130,13 @@ def trigger(
         raise typer.Exit(ExitCode.DELIVERY_FAILED)
 
 
-def _show_emitted(state: CliState, emitted: EmitAnswer, webhook_id: str | None) -> None:
+def _show_emitted(state: CliState, event: str, emitted: EmitAnswer, webhook_id: str | None) -> None:
     output = state.output
     if output.json_mode:
         output.json(
             {
                 "event_id": emitted.id,
-                "event": emitted.event,
+                "event": emitted.event or event,
                 "sent_by": "sandbox",
                 "webhook_ids": emitted.webhook_ids,
             }
@@ -145,11 +145,11 @@ def _show_emitted(state: CliState, emitted: EmitAnswer, webhook_id: str | None) 
         where = plural(len(emitted.webhook_ids), "webhook")
         if emitted.webhook_ids:
             where += ": " + ", ".join(emitted.webhook_ids)
-        output.print(Text(f"Emitted {emitted.event} {emitted.id} to {where}"))
+        output.print(Text(f"Emitted {emitted.event or event} {emitted.id} to {where}"))
     if not emitted.webhook_ids:
-        output.note(f"No active webhook is subscribed to {emitted.event}.")
+        output.note(f"No active webhook is subscribed to {event}.")
     elif webhook_id is not None and webhook_id not in emitted.webhook_ids:
-        output.note(f"Webhook {webhook_id} is not active or not subscribed to {emitted.event}.")
+        output.note(f"Webhook {webhook_id} is not active or not subscribed to {event}.")
 
 
 def _show_tested(
