@@ -132,18 +132,19 @@ def _moment(value: object, name: str) -> tuple[datetime.datetime, bool]:
 def window(since: object, until: object, *, since_name: str = "since") -> Window:
     """Check `since` / `until` (dates, `YYYY-MM-DD` strings, or aware datetimes; `until` and,
     for the command line's `retry --failed`, `since` optional) and make the window."""
+    until_name = "--until" if since_name.startswith("--") else "until"
     start = end = None
     end_inclusive = whole_day = False
     if since is not None:
         start, _ = _moment(since, since_name)
     if until is not None:
-        end, whole_day = _moment(until, "until")
+        end, whole_day = _moment(until, until_name)
         if whole_day:
             end += datetime.timedelta(days=1)  # the whole of that UTC day
         else:
             end_inclusive = True
     if start is not None and end is not None and (start > end or (start == end and whole_day)):
-        raise ValueError(f"{since_name} ({since}) must not be after until ({until})")
+        raise ValueError(f"{since_name} ({since}) must not be after {until_name} ({until})")
     return Window(
         start=start,
         end=end,

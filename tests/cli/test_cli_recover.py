@@ -90,7 +90,7 @@ def test_recover_refuses_since_after_until(cli: Cli) -> None:
         "--until", "2024-04-01",
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "--since (2024-04-02) must not be after until (2024-04-01)" in result.stderr
+    assert "--since (2024-04-02) must not be after --until (2024-04-01)" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["2024-02-30", "2024-4-1"])
