@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -153,6 +154,10 @@ def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as listener:
+        watchdog = threading.Timer(
+            30, listener.kill
+        )  # a stuck listener fails the test, never hangs it
+        watchdog.start()
         try:
             assert listener.stdout is not None
             first = listener.stdout.readline()
@@ -165,6 +170,7 @@ def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(
             listener.send_signal(signal.SIGINT)
             out, err = listener.communicate(timeout=10)
         finally:
+            watchdog.cancel()
             if listener.poll() is None:
                 listener.kill()
     assert listener.returncode == 0, err
