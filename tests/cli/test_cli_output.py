@@ -147,3 +147,12 @@ def test_json_errors_of_an_unknown_command() -> None:
     result = CliRunner().invoke(app, ["--json", "no-such-command"])
     assert result.exit_code == 2
     assert json.loads(result.stderr)["error"]["type"] == "UsageError"
+
+
+def test_help_reflows_paragraphs_and_keeps_examples_on_their_lines() -> None:
+    result = CliRunner().invoke(app, ["deliveries", "recover", "--help"], env={"COLUMNS": "80"})
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01" in lines
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    words = " ".join(result.stdout.split())
+    assert "Reads the webhook's history once and groups its attempts by event." in words

@@ -1,4 +1,5 @@
-"""`pancake-pos deliveries ...`: the delivery history: list, get, retry, pending, clear, export.
+"""`pancake-pos deliveries ...`: the delivery history: list, get, retry, recover, pending, clear,
+export.
 
 Example:
 
@@ -65,7 +66,7 @@ __all__ = ["deliveries_app"]
 
 deliveries_app = typer.Typer(
     name="deliveries",
-    help="The delivery history: list, get, retry, pending, clear, export.",
+    help="The delivery history: list, get, retry, recover, pending, clear, export.",
     no_args_is_help=True,
 )
 
@@ -215,8 +216,10 @@ def list_deliveries(
 
     Example:
 
-        pancake-pos deliveries list --status failed --event order.created --page-size 50
-        pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
+    ```
+    pancake-pos deliveries list --status failed --event order.created --page-size 50
+    pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
+    ```
     """
     filters = Filters.of(
         webhook_id=webhook_id,
@@ -275,7 +278,9 @@ def get_delivery(
 
     Example:
 
-        pancake-pos deliveries get dlv_7Hq3mN0p
+    ```
+    pancake-pos deliveries get dlv_7Hq3mN0p
+    ```
     """
     state = cli_state(ctx)
     delivery = state.client().webhooks.get_delivery_by_id(delivery_id)
@@ -291,7 +296,9 @@ def pending_deliveries(ctx: typer.Context) -> None:
 
     Example:
 
-        pancake-pos deliveries pending
+    ```
+    pancake-pos deliveries pending
+    ```
     """
     state = cli_state(ctx)
     pending = state.client().webhooks.get_pending_deliveries()
@@ -332,8 +339,10 @@ def clear_history(
 
     Example:
 
-        pancake-pos deliveries clear --webhook-id wh_2ZbX9kQ1 --before 2024-04-01 \\
-            --status failed --yes
+    ```
+    pancake-pos deliveries clear --webhook-id wh_2ZbX9kQ1 --before 2024-04-01 \\
+        --status failed --yes
+    ```
     """
     what = f"{status_filter} deliveries" if status_filter else "deliveries"
     if before is not None:
@@ -404,8 +413,10 @@ def retry_deliveries(
 
     Example:
 
-        pancake-pos deliveries retry dlv_7Hq3mN0p
-        pancake-pos deliveries retry --failed --webhook-id wh_2ZbX9kQ1 --since 2024-04-01
+    ```
+    pancake-pos deliveries retry dlv_7Hq3mN0p
+    pancake-pos deliveries retry --failed --webhook-id wh_2ZbX9kQ1 --since 2024-04-01
+    ```
     """
     state = cli_state(ctx)
     if failed == (delivery_id is not None):
@@ -469,8 +480,10 @@ def recover_deliveries(
 
     Example:
 
-        pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01 --dry-run
-        pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01T08:00Z
+    ```
+    pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01 --dry-run
+    pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01T08:00Z
+    ```
     """
     state = cli_state(ctx)
     run = RecoveryRun(state, "Recovered")
@@ -624,8 +637,10 @@ def export_deliveries(
 
     Example:
 
-        pancake-pos deliveries export --output failed.jsonl --status failed --from 2024-04-01
-        pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
+    ```
+    pancake-pos deliveries export --output failed.jsonl --status failed --from 2024-04-01
+    pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
+    ```
     """
     filters = Filters.of(
         webhook_id=webhook_id,

@@ -57,7 +57,7 @@ class ExitCode(enum.IntEnum):
 
 _EXIT_CODE_LINES = (
     (0, "success"),
-    (1, "a delivery the command sent (webhooks test, deliveries retry) failed at the receiver"),
+    (1, "a delivery the command sent failed at the receiver, or events are still failing"),
     (2, "usage error: a bad or missing option or argument (no API key, a bad date...)"),
     (3, "the API answered with an error status (4xx, 5xx): status, code, message, request id"),
     (4, "the API could not be reached (connection refused, DNS, timeout)"),
@@ -66,9 +66,10 @@ _EXIT_CODE_LINES = (
     (70, "internal error (a bug: run again with --debug and report the traceback)"),
     (130, "interrupted (Ctrl-C)"),
 )
-# Typer's help joins the lines of an epilog paragraph: one paragraph per exit code.
-EXIT_CODES_HELP = "\n\n".join(
-    ["[bold]Exit codes[/bold]"] + [f"{code:<4} {meaning}" for code, meaning in _EXIT_CODE_LINES]
+# Typer's help renders the epilog as Markdown, one line per paragraph: each line ends with a
+# backslash, Markdown's line break, to keep the codes on lines of their own.
+EXIT_CODES_HELP = "\\\n\n".join(
+    ["**Exit codes**"] + [f"`{code}` {meaning}" for code, meaning in _EXIT_CODE_LINES]
 )
 
 

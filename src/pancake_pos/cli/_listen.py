@@ -90,12 +90,14 @@ class EventForwarder:
 
     Example:
 
-        forwarder = EventForwarder(client.webhooks, forward_to=url, secret=secret, http=http)
-        forwarder.start()
-        while True:
-            for forwarded in forwarder.poll():
-                print(forwarded.event_id, forwarded.status_code)
-            time.sleep(1)
+    ```
+    forwarder = EventForwarder(client.webhooks, forward_to=url, secret=secret, http=http)
+    forwarder.start()
+    while True:
+        for forwarded in forwarder.poll():
+            print(forwarded.event_id, forwarded.status_code)
+        time.sleep(1)
+    ```
     """
 
     def __init__(
@@ -280,7 +282,9 @@ def listen(
 
     Example:
 
-        pancake-pos listen --forward-to http://127.0.0.1:8000/webhooks --events order.created
+    ```
+    pancake-pos listen --forward-to http://127.0.0.1:8000/webhooks --events order.created
+    ```
     """
     state = cli_state(ctx)
     signing_secret = secret or new_secret()

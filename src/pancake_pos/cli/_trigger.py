@@ -105,8 +105,10 @@ def trigger(
 
     Example:
 
-        pancake-pos trigger order.created
-        pancake-pos trigger order.status_changed --data @order.json --webhook-id wh_2ZbX9kQ1
+    ```
+    pancake-pos trigger order.created
+    pancake-pos trigger order.status_changed --data @order.json --webhook-id wh_2ZbX9kQ1
+    ```
     """
     try:
         name = check.event_name(event, "EVENT")
