@@ -211,3 +211,29 @@ def test_the_sync_client_recovers_too(sandbox: SandboxServer, receiver: Recordin
 async def test_recover_names_a_webhook_that_does_not_exist(client: AsyncPancakeClient) -> None:
     with pytest.raises(NotFoundError):
         await client.webhooks.recover("wh_no_such_webhook", since=TODAY)
+
+
+async def test_recover_reads_the_history_once(
+    sandbox: SandboxServer, receiver: RecordingReceiver
+) -> None:
+    paths: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        paths.append(f"{request.method} {request.url.path.split(sandbox.shop_id)[-1]}")
+
+    async with (
+        httpx.AsyncClient(event_hooks={"request": [record]}) as http,
+        AsyncPancakeClient(
+            sandbox.api_key, sandbox.shop_id, base_url=sandbox.base_url, http_client=http
+        ) as client,
+    ):
+        hook = await _webhook(client, receiver)
+        receiver.fail_next(150)
+        for number in range(150):  # two pages of history
+            await _test_event(client, hook, number)
+        paths.clear()
+        result = await client.webhooks.recover(hook.id, since=TODAY, dry_run=True)
+    assert result.retried == 150
+    assert paths.count("GET /webhook-deliveries") == 2
+    assert paths.count("GET /webhook-deliveries/pending") == 2  # before and after the walk
+    assert not [path for path in paths if path.startswith("POST")]
