@@ -8,6 +8,7 @@
 from typing import TYPE_CHECKING, Any
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
+from ._recovery import RecoverResult
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .errors import (
@@ -52,6 +53,7 @@ __all__ = [
     "PancakeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecoverResult",
     "UnprocessableEntityError",
     "WebhookVerificationError",
     "__version__",

@@ -126,7 +126,7 @@ def test_retry_needs_an_id_or_failed(cli: Cli) -> None:
         assert result.stderr.startswith("error: ")
 
 
-def test_retry_failed_sends_each_failed_event_once_and_counts(
+def test_retry_failed_sends_one_retry_per_event_with_no_successful_attempt(
     cli: Cli,
     client: PancakeClient,
     webhook: Webhook,
@@ -137,14 +137,16 @@ def test_retry_failed_sends_each_failed_event_once_and_counts(
     failed = make_deliveries(webhook, 3, fail=True)
     receiver.fail_next(1)  # a second failed attempt of the first failed event
     assert client.webhooks.retry_delivery(failed[0].id).status == "failed"
+    (late,) = make_deliveries(webhook, 1, fail=True)  # failed, then got through
+    assert client.webhooks.retry_delivery(late.id).status == "success"
     before = len(receiver.received)
 
     result = cli(
         "deliveries", "retry", "--failed", "--webhook-id", webhook.id, "--concurrency", "2"
     )
     assert result.exit_code == 0, result.output
-    assert "Retried 3 failed deliveries: 3 succeeded, 0 failed" in result.stdout
-    assert "(skipped 1 earlier failed attempt of the same events)" in result.stdout
+    assert "Retried 3 events: 3 succeeded, 0 failed again." in result.stdout
+    assert "Already delivered        3" in result.stdout
     resent = receiver.received[before:]
     assert sorted(delivery.event_id for delivery in resent) == sorted(
         delivery.payload["id"] for delivery in failed
@@ -152,18 +154,34 @@ def test_retry_failed_sends_each_failed_event_once_and_counts(
     assert all(delivery.verified for delivery in resent)
     assert "Retrying" in result.stderr  # the progress bar's last frame
 
+    again = cli("deliveries", "retry", "--failed", "--webhook-id", webhook.id)
+    assert again.exit_code == 0, again.output
+    assert "Retried 0 events" in again.stdout
+    assert len(receiver.received) == before + 3
 
-def test_retry_failed_exits_1_when_some_fail_again_and_streams_json_lines(
+
+def test_retry_failed_exits_1_when_some_fail_again_and_prints_json(
     cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, receiver: RecordingReceiver
 ) -> None:
     failed = make_deliveries(webhook, 2, fail=True)
     receiver.fail_next(2)
     result = cli("--json", "deliveries", "retry", "--failed", "--webhook-id", webhook.id)
     assert result.exit_code == 1, result.output
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert sorted(line["retried_delivery_id"] for line in lines) == sorted(d.id for d in failed)
-    assert {line["status"] for line in lines} == {"failed"}
-    assert "0 succeeded, 2 failed" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["retried"] == 2
+    assert summary["recovered"] == 0
+    assert summary["event_ids_still_failing"] == [d.payload["id"] for d in failed]
+
+
+def test_retry_failed_dry_run_sends_nothing(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, receiver: RecordingReceiver
+) -> None:
+    make_deliveries(webhook, 2, fail=True)
+    before = len(receiver.received)
+    result = cli("deliveries", "retry", "--failed", "--webhook-id", webhook.id, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Dry run: would retry 2 events." in result.stdout
+    assert len(receiver.received) == before
 
 
 def test_pending_lists_the_automatic_retries_to_come(
@@ -318,13 +336,37 @@ def test_retry_failed_exits_3_when_the_api_refuses_some(
     webhook: Webhook,
     make_deliveries: MakeDeliveries,
 ) -> None:
-    make_deliveries(webhook, 3, fail=True)
+    failed = make_deliveries(webhook, 3, fail=True)
     sandbox.inject_fault("500", count=1, method="POST", path="/api/v1/shops/")
     try:
         result = cli("deliveries", "retry", "--failed", "--webhook-id", webhook.id)
     finally:
         sandbox.clear_faults()
     assert result.exit_code == 3, result.output
-    assert "2 succeeded, 0 failed, 1 refused by the API" in result.stdout
-    assert "error: dlv_" in result.stderr
-    assert ": 500 " in result.stderr
+    assert "Retried 3 events: 2 succeeded, 0 failed again, 1 could not be sent." in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "still failing:" in line]
+    assert line.split()[2].rstrip(":") in {d.payload["id"] for d in failed}
+    assert ": 500 " in line
+
+
+def test_retry_failed_counts_a_dropped_connection_and_goes_on(
+    cli: Cli,
+    sandbox: SandboxServer,
+    webhook: Webhook,
+    make_deliveries: MakeDeliveries,
+    receiver: RecordingReceiver,
+) -> None:
+    failed = make_deliveries(webhook, 4, fail=True)
+    before = len(receiver.received)
+    sandbox.inject_fault("drop", count=1, method="POST", path="/api/v1/shops/")
+    try:
+        result = cli("deliveries", "retry", "--failed", "--webhook-id", webhook.id)
+    finally:
+        sandbox.clear_faults()
+    assert result.exit_code == 4, result.output
+    assert "Retried 4 events: 3 succeeded, 0 failed again, 1 could not be sent." in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "still failing:" in line]
+    dropped = line.split()[2].rstrip(":")
+    sent = {d.payload["id"] for d in failed} - {dropped}
+    assert sorted(d.event_id for d in receiver.received[before:]) == sorted(sent)
+    assert sandbox.api_key not in result.output

@@ -2,8 +2,9 @@
 
 The root callback reads the global options into a `CliState` (the client is made only when a
 command needs one); `ErrorHandlingGroup` turns exceptions into one line on stderr and an exit
-code. The groups live in their own modules: `webhooks` (`_webhooks`), `deliveries`
-(`_deliveries`), `verify` (`_verify`), and `sandbox`/`demo` (`_sandbox`).
+code. The commands live in their own modules: `webhooks` (`_webhooks`), `deliveries`
+(`_deliveries`), `verify` (`_verify`), `trigger` (`_trigger`), `listen` (`_listen`), and
+`sandbox`/`demo` (`_sandbox`, `_demo`).
 
 Example:
 
@@ -17,10 +18,13 @@ from typing import Annotated
 
 import typer
 
+from .._version import __version__
 from . import _sandbox
 from ._context import CliState, DebugLog
 from ._deliveries import deliveries_app
 from ._errors import EXIT_CODES_HELP, ErrorHandlingGroup
+from ._listen import listen
+from ._trigger import trigger
 from ._verify import verify
 from ._webhooks import webhooks_app
 
@@ -38,8 +42,15 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pancake-pos {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -87,6 +98,15 @@ def main(
         bool,
         typer.Option("--debug", help="Show tracebacks and the SDK's request log (key redacted)."),
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Show the version of pancake-pos and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Read the global options; the client is created later, by the commands that need it."""
     state = CliState(
@@ -108,6 +128,8 @@ def main(
 app.add_typer(webhooks_app)
 app.add_typer(deliveries_app)
 app.command("verify", epilog=EXIT_CODES_HELP)(verify)
+app.command("trigger", epilog=EXIT_CODES_HELP)(trigger)
+app.command("listen", epilog=EXIT_CODES_HELP)(listen)
 _sandbox.register(app)
 
 

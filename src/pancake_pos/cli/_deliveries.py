@@ -1,4 +1,5 @@
-"""`pancake-pos deliveries ...`: the delivery history: list, get, retry, pending, clear, export.
+"""`pancake-pos deliveries ...`: the delivery history: list, get, retry, recover, pending, clear,
+export.
 
 Example:
 
@@ -9,28 +10,29 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
+import sys
 from collections.abc import Iterator
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import attrs
 import typer
-from rich.progress import Progress, TaskID
+from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
-from .._converter import unstructure
-from ..errors import APIStatusError
-from ..models import DeliveryPage, RetryWebhookResult, WebhookDelivery
+from .._recovery import READING, RecoverResult, recover_events
+from ..errors import APIError, APIStatusError
+from ..models import DeliveryPage, WebhookDelivery
 from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
 from ._options import (
     DAY,
-    DAY_FORMATS,
+    MOMENT,
     EventFilter,
     FromDay,
     PageSize,
@@ -40,6 +42,8 @@ from ._options import (
     check_day_range,
     confirm,
     day,
+    parse_day,
+    parse_moment,
 )
 from ._output import (
     Output,
@@ -62,7 +66,7 @@ __all__ = ["deliveries_app"]
 
 deliveries_app = typer.Typer(
     name="deliveries",
-    help="The delivery history: list, get, retry, pending, clear, export.",
+    help="The delivery history: list, get, retry, recover, pending, clear, export.",
     no_args_is_help=True,
 )
 
@@ -91,8 +95,8 @@ class Filters:
         webhook_id: str | None,
         status: str | None,
         event: str | None,
-        from_day: datetime.datetime | None,
-        to_day: datetime.datetime | None,
+        from_day: datetime.date | None,
+        to_day: datetime.date | None,
     ) -> Filters:
         """Filters from the command line's options (`--from` after `--to` is refused)."""
         first, last = day(from_day), day(to_day)
@@ -212,8 +216,10 @@ def list_deliveries(
 
     Example:
 
-        pancake-pos deliveries list --status failed --event order.created --page-size 50
-        pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
+    ```
+    pancake-pos deliveries list --status failed --event order.created --page-size 50
+    pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
+    ```
     """
     filters = Filters.of(
         webhook_id=webhook_id,
@@ -272,7 +278,9 @@ def get_delivery(
 
     Example:
 
-        pancake-pos deliveries get dlv_7Hq3mN0p
+    ```
+    pancake-pos deliveries get dlv_7Hq3mN0p
+    ```
     """
     state = cli_state(ctx)
     delivery = state.client().webhooks.get_delivery_by_id(delivery_id)
@@ -288,7 +296,9 @@ def pending_deliveries(ctx: typer.Context) -> None:
 
     Example:
 
-        pancake-pos deliveries pending
+    ```
+    pancake-pos deliveries pending
+    ```
     """
     state = cli_state(ctx)
     pending = state.client().webhooks.get_pending_deliveries()
@@ -319,8 +329,8 @@ def clear_history(
         str, typer.Option("--webhook-id", help="The webhook whose history is cleared.")
     ],
     before: Annotated[
-        datetime.datetime | None,
-        typer.Option(formats=DAY_FORMATS, metavar=DAY, help="Only deliveries before this UTC day."),
+        datetime.date | None,
+        typer.Option(parser=parse_day, metavar=DAY, help="Only deliveries before this UTC day."),
     ] = None,
     status_filter: StatusOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -329,8 +339,10 @@ def clear_history(
 
     Example:
 
-        pancake-pos deliveries clear --webhook-id wh_2ZbX9kQ1 --before 2024-04-01 \\
-            --status failed --yes
+    ```
+    pancake-pos deliveries clear --webhook-id wh_2ZbX9kQ1 --before 2024-04-01 \\
+        --status failed --yes
+    ```
     """
     what = f"{status_filter} deliveries" if status_filter else "deliveries"
     if before is not None:
@@ -347,7 +359,7 @@ def clear_history(
         state.output.print(Text(f"Deleted {deleted} of {webhook_id}."))
 
 
-# -- retry --------------------------------------------------------------------------------------
+# -- retry and recover ----------------------------------------------------------------------
 
 
 @deliveries_app.command("retry")
@@ -358,182 +370,238 @@ def retry_deliveries(
         typer.Argument(help="The delivery to send again (or use --failed).", show_default=False),
     ] = None,
     failed: Annotated[
-        bool, typer.Option("--failed", help="Retry every failed delivery matching the filters.")
+        bool,
+        typer.Option(
+            "--failed", help="Retry, once each, the events that have no successful attempt."
+        ),
     ] = False,
     webhook_id: WebhookIdFilter = None,
     event: EventFilter = None,
     since: Annotated[
-        datetime.datetime | None,
+        datetime.date | None,
         typer.Option(
-            formats=DAY_FORMATS, metavar=DAY, help="With --failed: only from this UTC day on."
+            parser=parse_moment,
+            metavar=MOMENT,
+            help="With --failed: only events with an attempt from this UTC day (or moment) on.",
+            show_default=False,
         ),
     ] = None,
+    until: Annotated[
+        datetime.date | None,
+        typer.Option(
+            parser=parse_moment,
+            metavar=MOMENT,
+            help="With --failed: only events with an attempt up to this UTC day (or moment).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --failed: count, but retry nothing.")
+    ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=32, help="With --failed: retries sent at the same time.")
     ] = 8,
 ) -> None:
-    """Send a delivery's event again now, or every failed one with --failed.
+    """Send a delivery's event again now, or each failed event once with --failed.
 
-    With --failed, each failed event is sent once per webhook (the automatic retries of one
-    event are not repeated), several at a time; then the counts are printed. Exit 0 when every
-    retry was accepted, 1 when some failed again, 3 when the API refused some.
+    With --failed, attempts are grouped by event: an event that succeeded on any attempt is
+    left alone, one whose automatic retry is still to come is left to it, and each other one
+    gets a single retry of its latest failed attempt. A retry the API refuses or that cannot
+    be sent is counted and reported, and the others go on. Exit 0 when every retry got
+    through, 1 when some failed again, 3 when the API refused some, 4 when some could not
+    be sent.
 
     Example:
 
-        pancake-pos deliveries retry dlv_7Hq3mN0p
-        pancake-pos deliveries retry --failed --webhook-id wh_2ZbX9kQ1 --since 2024-04-01
+    ```
+    pancake-pos deliveries retry dlv_7Hq3mN0p
+    pancake-pos deliveries retry --failed --webhook-id wh_2ZbX9kQ1 --since 2024-04-01
+    ```
     """
     state = cli_state(ctx)
     if failed == (delivery_id is not None):
         raise CommandError("give a delivery id, or --failed (not both)")
     if delivery_id is not None:
-        if webhook_id or event or since:
-            raise CommandError("--webhook-id, --event and --since go with --failed")
+        if webhook_id or event or since or until or dry_run:
+            raise CommandError(
+                "--webhook-id, --event, --since, --until and --dry-run go with --failed"
+            )
         result = state.client().webhooks.retry_delivery(delivery_id)
         if not show_attempt(state.output, result, "Retry delivery"):
             raise typer.Exit(ExitCode.DELIVERY_FAILED)
         return
-    filters = Filters(
-        webhook_id=webhook_id, status=StatusFilter.FAILED, event=event, from_date=day(since)
+    run = RecoveryRun(state, "Retried")
+    raise typer.Exit(
+        run.run(
+            webhook_id=webhook_id,
+            event=event,
+            since=since,
+            until=until,
+            dry_run=dry_run,
+            concurrency=concurrency,
+        )
     )
-    raise typer.Exit(RetryRun(state, concurrency).run(filters))
 
 
-class RetryRun:
-    """`deliveries retry --failed`: retries with bounded concurrency, counted as they finish.
+@deliveries_app.command("recover")
+def recover_deliveries(
+    ctx: typer.Context,
+    webhook_id: Annotated[
+        str, typer.Option("--webhook-id", help="The webhook whose events are recovered.")
+    ],
+    since: Annotated[
+        datetime.date,
+        typer.Option(
+            parser=parse_moment,
+            metavar=MOMENT,
+            help="From this UTC day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[:SS][+HH:MM]).",
+            show_default=False,
+        ),
+    ],
+    until: Annotated[
+        datetime.date | None,
+        typer.Option(
+            parser=parse_moment,
+            metavar=MOMENT,
+            help="Up to this UTC day (inclusive) or moment (default: now).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be retried; retry nothing.")
+    ] = False,
+) -> None:
+    """After an outage: re-deliver, once, each event the webhook never received.
 
-    At most `concurrency` retries are in flight; the history is read a page at a time while they
-    run, so memory holds one page and the ids of the events already sent.
+    Reads the webhook's history once and groups its attempts by event. Each event with an
+    attempt in the period that has no successful attempt and no automatic retry still to
+    come gets one retry of its latest failed attempt, oldest event first. Running it again
+    retries nothing it recovered. Exit 0 when nothing is left failing, 1 otherwise.
+
+    Example:
+
+    ```
+    pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01 --dry-run
+    pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01T08:00Z
+    ```
     """
+    state = cli_state(ctx)
+    run = RecoveryRun(state, "Recovered")
+    raise typer.Exit(
+        run.run(webhook_id=webhook_id, since=since, until=until, dry_run=dry_run, concurrency=1)
+    )
 
-    def __init__(self, state: CliState, concurrency: int) -> None:
+
+class RecoveryRun:
+    """`deliveries recover` and `deliveries retry --failed`: the event-level recovery of the
+    SDK, with a progress bar (reading, then retrying) and a summary."""
+
+    def __init__(self, state: CliState, verb: str) -> None:
+        self.state = state
         self.output: Output = state.output
-        self.client = state.client()
-        self.concurrency = concurrency
-        self.succeeded = 0
-        self.failed = 0
-        self.skipped = 0
-        self.refused = 0
-        self.first_refusals: list[str] = []
-        self._seen_events: set[tuple[str, str]] = set()
-        self._in_flight: dict[Future[RetryWebhookResult], WebhookDelivery] = {}
+        self.verb = verb
+        self.failures: dict[str, APIError] = {}
 
-    def run(self, filters: Filters) -> ExitCode:
-        """Retry every matching failed event once; print the counts; return the exit code."""
-        interrupted = False
-        progress = progress_bar(self.output, "deliveries")
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pancake-pos-retry")
+    def run(
+        self,
+        *,
+        webhook_id: str | None,
+        since: datetime.date | None,
+        until: datetime.date | None,
+        dry_run: bool,
+        concurrency: int,
+        event: str | None = None,
+    ) -> ExitCode:
+        """Recover; print the summary; return the exit code."""
+        client = self.state.client()
+        progress = progress_bar(self.output, "")
+        reading: TaskID | None = None
+        retrying: TaskID | None = None
+
+        def on_progress(stage: str, done: int, total: int | None) -> None:
+            nonlocal reading, retrying
+            if stage == READING:
+                if reading is None:
+                    reading = progress.add_task("Reading", total=None, detail="attempts")
+                progress.update(reading, completed=done)
+                return
+            if reading is not None:
+                progress.update(reading, total=progress.tasks[reading].completed)
+            if retrying is None:
+                what = "events (dry run)" if dry_run else "events"
+                retrying = progress.add_task("Retrying", total=total, detail=what)
+            progress.update(retrying, completed=done)
+
         try:
             with progress:
-                task = progress.add_task("Retrying", total=None, detail="")
-                try:
-                    self._send_all(filters, pool, progress, task)
-                    self._collect(progress, task, wait_for_all=True)
-                except KeyboardInterrupt:
-                    interrupted = True
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    self._collect(progress, task, wait_for_all=True)  # those already sent
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return self._summary(interrupted)
-
-    def _send_all(
-        self, filters: Filters, pool: ThreadPoolExecutor, progress: Progress, task: TaskID
-    ) -> None:
-        for index, page in enumerate(filters.pages(self.client, 100)):
-            if index == 0:
-                progress.update(task, total=page.total)
-            for delivery in page.data:
-                event_key = (delivery.webhook_id, _event_id(delivery))
-                if event_key in self._seen_events:
-                    self.skipped += 1
-                    progress.advance(task)
-                    continue
-                self._seen_events.add(event_key)
-                if len(self._in_flight) >= self.concurrency:
-                    self._collect(progress, task, wait_for_all=False)
-                future = pool.submit(self.client.webhooks.retry_delivery, delivery.id)
-                self._in_flight[future] = delivery
-
-    def _collect(self, progress: Progress, task: TaskID, *, wait_for_all: bool) -> None:
-        """Count the retries that finished (at least one, or all when `wait_for_all`)."""
-        if not self._in_flight:
-            return
-        done, _ = wait(
-            list(self._in_flight), return_when=ALL_COMPLETED if wait_for_all else FIRST_COMPLETED
-        )
-        for future in done:
-            delivery = self._in_flight.pop(future)
-            if future.cancelled():
-                continue
-            try:
-                result = future.result()
-            except APIStatusError as error:
-                self._refused(delivery, error)
-            else:
-                if result.status == "success":
-                    self.succeeded += 1
-                else:
-                    self.failed += 1
-                if self.output.json_mode:
-                    self.output.json_lines([{"retried_delivery_id": delivery.id, **_plain(result)}])
-            progress.advance(task)
-
-    def _refused(self, delivery: WebhookDelivery, error: APIStatusError) -> None:
-        self.refused += 1
-        if len(self.first_refusals) < _SHOWN_ERRORS:
-            self.first_refusals.append(f"{delivery.id}: {error}")
-        if self.output.json_mode:
-            self.output.json_lines([_error_line(delivery, error)])
-
-    def _summary(self, interrupted: bool) -> ExitCode:
-        retried = self.succeeded + self.failed + self.refused
-        line = (
-            f"Retried {plural(retried, 'failed delivery', 'failed deliveries')}: "
-            f"{self.succeeded} succeeded, {self.failed} failed"
-        )
-        if self.refused:
-            line += f", {self.refused} refused by the API"
-        if self.skipped:
-            attempts = plural(self.skipped, "earlier failed attempt")
-            line += f" (skipped {attempts} of the same events)"
-        for message in self.first_refusals:
-            self.output.note(f"error: {message}")
-        if self.refused > len(self.first_refusals):
-            self.output.note(f"... and {self.refused - len(self.first_refusals)} more refusals")
-        if interrupted:
-            self.output.note(f"Interrupted. {line}.")
+                result = client._run(
+                    recover_events,
+                    client.webhooks._webhooks,
+                    webhook_id=webhook_id,
+                    event=event,
+                    since=since,
+                    until=until,
+                    dry_run=dry_run,
+                    concurrency=concurrency,
+                    on_progress=on_progress,
+                    since_name="--since",
+                    failures=self.failures,
+                )
+                if reading is not None:  # the whole history is read: the bar is full
+                    progress.update(reading, total=progress.tasks[reading].completed)
+        except KeyboardInterrupt:
+            self.output.note(
+                "Interrupted: the retries already sent stand; run it again to go on "
+                "(events recovered are not retried twice)."
+            )
             return ExitCode.INTERRUPTED
+        return self._summary(result)
+
+    def _summary(self, result: RecoverResult) -> ExitCode:
         if self.output.json_mode:
-            self.output.note(line + ".")
+            self.output.json(attrs.asdict(result))
         else:
-            self.output.print(Text(line + "."))
-        if self.refused:
+            self.output.print(self._table(result))
+            label = "would retry" if result.dry_run else "still failing"
+            for event_id in result.event_ids_still_failing[:_SHOWN_ERRORS]:
+                why = result.errors.get(event_id)
+                self.output.print(Text(f"  {label}: {event_id}" + (f": {why}" if why else "")))
+            hidden = len(result.event_ids_still_failing) - _SHOWN_ERRORS
+            if hidden > 0:
+                self.output.print(Text(f"  ... and {hidden} more (--json lists them all)"))
+        if result.dry_run or not result.still_failing:
+            return ExitCode.OK
+        if any(isinstance(error, APIStatusError) for error in self.failures.values()):
             return ExitCode.API_STATUS
-        return ExitCode.DELIVERY_FAILED if self.failed else ExitCode.OK
+        if self.failures:
+            return ExitCode.CONNECTION
+        return ExitCode.DELIVERY_FAILED
 
-
-def _event_id(delivery: WebhookDelivery) -> str:
-    """The id of the event a delivery carries (its payload's `id`; the delivery's as a fallback)."""
-    event_id = delivery.payload.get("id")
-    return event_id if isinstance(event_id, str) and event_id else delivery.id
-
-
-def _plain(result: RetryWebhookResult) -> dict[str, Any]:
-    data: dict[str, Any] = unstructure(result)
-    return data
-
-
-def _error_line(delivery: WebhookDelivery, error: APIStatusError) -> dict[str, Any]:
-    return {
-        "retried_delivery_id": delivery.id,
-        "error": {
-            "status_code": error.status_code,
-            "code": error.code,
-            "message": error.message,
-            "request_id": error.request_id,
-        },
-    }
+    def _table(self, result: RecoverResult) -> Table:
+        """The headline, then the counts."""
+        sent = len(result.errors)
+        if result.dry_run:
+            headline = f"Dry run: would retry {plural(result.retried, 'event')}."
+        else:
+            headline = (
+                f"{self.verb} {plural(result.retried, 'event')}: "
+                f"{result.recovered} succeeded, {result.retried - result.recovered - sent} "
+                f"failed again" + (f", {sent} could not be sent" if sent else "") + "."
+            )
+        self.output.print(Text(headline, style="bold"))
+        return details(
+            [
+                ("Events seen", text(result.events_seen)),
+                ("Already delivered", text(result.already_delivered)),
+                ("Automatic retry pending", text(result.pending)),
+                ("Retried" if not result.dry_run else "To retry", text(result.retried)),
+                ("Recovered", text(result.recovered, "green" if result.recovered else "")),
+                (
+                    "Still failing",
+                    text(result.still_failing, "red" if result.still_failing else ""),
+                ),
+            ]
+        )
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -545,7 +613,12 @@ def export_deliveries(
     output_file: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="The JSON Lines file to write.", dir_okay=False, writable=True
+            "--output",
+            "-o",
+            help="The JSON Lines file to write ('-' writes to stdout).",
+            dir_okay=False,
+            writable=True,
+            allow_dash=True,
         ),
     ],
     webhook_id: WebhookIdFilter = None,
@@ -560,11 +633,14 @@ def export_deliveries(
 
     Memory stays flat however long the history: each delivery is written as it arrives and
     the file is flushed after every page. Ctrl-C stops the export and leaves a valid file of
-    whole lines (exit 130).
+    whole lines (exit 130). With `-o -` the lines go to stdout (the summary to stderr).
 
     Example:
 
-        pancake-pos deliveries export --output failed.jsonl --status failed --from 2024-04-01
+    ```
+    pancake-pos deliveries export --output failed.jsonl --status failed --from 2024-04-01
+    pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
+    ```
     """
     filters = Filters.of(
         webhook_id=webhook_id,
@@ -573,18 +649,20 @@ def export_deliveries(
         from_day=from_day,
         to_day=to_day,
     )
-    if output_file.exists() and not force:
+    to_stdout = str(output_file) == "-"
+    if not to_stdout and output_file.exists() and not force:
         raise CommandError(f"{output_file} exists: pass --force to overwrite it")
     state = cli_state(ctx)
     pages = filters.pages(state.client(), page_size)
     written = pages_read = 0
     opened = False
+    where = "stdout" if to_stdout else str(output_file)
     progress = progress_bar(state.output, "deliveries")
     try:
         # The first page before the file: an export the API refuses (a wrong key, the
         # service down) leaves no empty file behind, and keeps the one --force would replace.
         first = next(pages, None)
-        with output_file.open("w", encoding="utf-8", newline="\n") as file, progress:
+        with _open_output(output_file, to_stdout) as file, progress:
             opened = True
             task = progress.add_task("Exporting", total=None, detail="")
             for page in itertools.chain([] if first is None else [first], pages):
@@ -599,21 +677,37 @@ def export_deliveries(
                 progress.update(task, completed=written, detail=f"page {pages_read}{of_pages}")
     except KeyboardInterrupt:
         if not opened:
-            state.output.note(f"Interrupted before anything was written to {output_file}.")
+            state.output.note(f"Interrupted before anything was written to {where}.")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
-        lines = plural(_count_lines(output_file), "delivery", "deliveries")
-        state.output.note(f"Interrupted: {lines} written to {output_file}.")
+        count = written if to_stdout else _count_lines(output_file)
+        lines = plural(count, "delivery", "deliveries")
+        state.output.note(f"Interrupted: {lines} written to {where}.")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
-    summary = {"path": str(output_file), "deliveries": written, "pages": pages_read}
-    if state.json_mode:
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        raise CommandError(f"cannot write {where}: {error.strerror or error}") from None
+    summary = {"path": where, "deliveries": written, "pages": pages_read}
+    line = (
+        f"Exported {plural(written, 'delivery', 'deliveries')} "
+        f"({plural(pages_read, 'page')}) to {where}."
+    )
+    if to_stdout:
+        state.output.note(line)  # stdout holds the deliveries only
+    elif state.json_mode:
         state.output.json(summary)
     else:
-        state.output.print(
-            Text(
-                f"Exported {plural(written, 'delivery', 'deliveries')} "
-                f"({plural(pages_read, 'page')}) to {output_file}."
-            )
-        )
+        state.output.print(Text(line))
+
+
+@contextlib.contextmanager
+def _open_output(path: Path, to_stdout: bool) -> Iterator[TextIO]:
+    """The file to write (created now), or stdout (left open)."""
+    if to_stdout:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="\n") as file:
+        yield file
 
 
 def _count_lines(path: Path) -> int:

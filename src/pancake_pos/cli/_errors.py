@@ -15,16 +15,20 @@ Example:
 from __future__ import annotations
 
 import enum
+import json
+import re
+import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from .._logging import redact_text
+from .._logging import REDACTED, redact_url
 from ..errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -51,18 +55,22 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-EXIT_CODES_HELP = """\
-[bold]Exit codes[/bold]
-
-    0  success
-    1  a delivery the command sent (webhooks test, deliveries retry) failed at the receiver
-    2  usage error: a bad or missing option or argument (no API key, a bad date...)
-    3  the API answered with an error status (4xx, 5xx): status, code, message, request id
-    4  the API could not be reached (connection refused, DNS, timeout)
-    5  verify: the delivery is not authentic
-    6  the API's answer could not be read (not the documented shape)
-   70  internal error (a bug: run again with --debug and report the traceback)
-  130  interrupted (Ctrl-C)"""
+_EXIT_CODE_LINES = (
+    (0, "success"),
+    (1, "a delivery the command sent failed at the receiver, or events are still failing"),
+    (2, "usage error: a bad or missing option or argument (no API key, a bad date...)"),
+    (3, "the API answered with an error status (4xx, 5xx): status, code, message, request id"),
+    (4, "the API could not be reached (connection refused, DNS, timeout)"),
+    (5, "verify: the delivery is not authentic"),
+    (6, "the API's answer could not be read (not the documented shape)"),
+    (70, "internal error (a bug: run again with --debug and report the traceback)"),
+    (130, "interrupted (Ctrl-C)"),
+)
+# Typer's help renders the epilog as Markdown, one line per paragraph: each line ends with a
+# backslash, Markdown's line break, to keep the codes on lines of their own.
+EXIT_CODES_HELP = "\\\n\n".join(
+    ["**Exit codes**"] + [f"`{code}` {meaning}" for code, meaning in _EXIT_CODE_LINES]
+)
 
 
 class CommandError(Exception):
@@ -116,17 +124,62 @@ def _connection_message(error: APIConnectionError) -> str:
     return f"{what} {where}: {message}"
 
 
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each secret masked where it stands as a value: `api_key=...`, and each
+    secret as a whole token (never its letters inside other words: a key `test` leaves
+    "latest" and "order.test" alone)."""
+    text = redact_url(text)
+    for secret in secrets:
+        if secret:
+            pattern = rf"(?<![\w.\-]){re.escape(secret)}(?![\w.\-])"
+            text = re.sub(pattern, REDACTED, text)
+    return text
+
+
+def error_document(error: BaseException, code: ExitCode, message: str) -> dict[str, Any]:
+    """`{"error": {"type", "message", "status_code", "request_id"}}` for `--json`."""
+    if isinstance(error, CommandError):
+        kind = "UsageError" if code == ExitCode.USAGE else "CommandError"
+    elif isinstance(error, click.ClickException):
+        kind = "UsageError"
+    else:
+        kind = type(error).__name__
+    return {
+        "error": {
+            "type": kind,
+            "message": message,
+            "status_code": getattr(error, "status_code", None),
+            "request_id": getattr(error, "request_id", None),
+        }
+    }
+
+
 def report(
-    error: BaseException, *, debug: bool, secrets: Sequence[str], stderr: Console
+    error: BaseException,
+    *,
+    debug: bool,
+    secrets: Sequence[str],
+    stderr: Console,
+    json_mode: bool = False,
 ) -> ExitCode:
-    """Print `error` on stderr (one line; with the traceback when `debug`), return its code."""
+    """Print `error` on stderr (one line, or a JSON document with `json_mode`; with the
+    traceback when `debug`), return its code."""
     code, message = describe(error)
     hidden = tuple(secret for secret in secrets if secret)
+    message = mask(message, hidden)
     if debug:
         trace = "".join(traceback.format_exception(error))
-        stderr.print(escape(redact_text(trace, hidden)), end="", soft_wrap=True)
-    stderr.print(f"error: {escape(redact_text(message, hidden))}", soft_wrap=True)
+        stderr.print(escape(mask(trace, hidden)), end="", soft_wrap=True)
+    if json_mode:
+        _json_line(error_document(error, code, message))
+    else:
+        stderr.print(f"error: {escape(message)}", soft_wrap=True)
     return code
+
+
+def _json_line(document: dict[str, Any]) -> None:
+    sys.stderr.write(json.dumps(document, ensure_ascii=False) + "\n")
+    sys.stderr.flush()
 
 
 class ErrorHandlingGroup(TyperGroup):
@@ -139,8 +192,14 @@ class ErrorHandlingGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except click.ClickException as error:
+            if not (getattr(ctx.obj, "json_mode", False) or ctx.params.get("json_mode")):
+                raise  # click prints its usage line and message
+            message = mask(error.format_message(), tuple(getattr(ctx.obj, "secrets", ())))
+            _json_line(error_document(error, ExitCode.USAGE, message))
+            raise typer.Exit(error.exit_code) from None
         except BrokenPipeError:
             raise  # stdout closed early (`| head`): Typer exits quietly
         except Exception as error:
@@ -148,4 +207,6 @@ class ErrorHandlingGroup(TyperGroup):
             debug = bool(getattr(state, "debug", False))
             secrets: Sequence[str] = getattr(state, "secrets", ())
             stderr = getattr(state, "stderr", None) or Console(stderr=True, highlight=False)
-            raise typer.Exit(report(error, debug=debug, secrets=secrets, stderr=stderr)) from None
+            json_mode = bool(getattr(state, "json_mode", False))
+            code = report(error, debug=debug, secrets=secrets, stderr=stderr, json_mode=json_mode)
+            raise typer.Exit(code) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import sys
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from ._errors import CommandError
 __all__ = [
     "DAY",
     "DAY_FORMATS",
+    "MOMENT",
     "EventFilter",
     "FromDay",
     "PageSize",
@@ -31,10 +33,46 @@ __all__ = [
     "confirm",
     "day",
     "event_names",
+    "parse_day",
+    "parse_moment",
 ]
 
 DAY_FORMATS = ["%Y-%m-%d"]
 DAY = "YYYY-MM-DD"
+MOMENT = "DATE"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(value: str | datetime.date) -> datetime.date:
+    """A `YYYY-MM-DD` option: exactly that form (as the SDK wants), and a day that exists."""
+    if isinstance(value, datetime.date):  # a default, already parsed
+        return value
+    text = value.strip()
+    if not _DAY.fullmatch(text):
+        raise typer.BadParameter(f"expected a day as YYYY-MM-DD, got {value!r}")
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text} is not a date that exists (check the day and month)"
+        ) from None
+
+
+def parse_moment(value: str | datetime.date) -> datetime.date | datetime.datetime:
+    """A day (`YYYY-MM-DD`) or a moment (`YYYY-MM-DDTHH:MM[:SS][+HH:MM|Z]`, UTC without one)."""
+    if isinstance(value, datetime.date):
+        return value
+    text = value.strip()
+    if "T" not in text.upper():
+        return parse_day(text)
+    parse_day(text[:10])  # the same checks and messages for the date part
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM], got {value!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
 class StatusFilter(enum.StrEnum):
@@ -49,19 +87,19 @@ def _complete_event(incomplete: str) -> list[str]:
 
 
 FromDay = Annotated[
-    datetime.datetime | None,
+    datetime.date | None,
     typer.Option(
         "--from",
-        formats=DAY_FORMATS,
+        parser=parse_day,
         metavar=DAY,
         help="Only from this UTC day on (inclusive).",
     ),
 ]
 ToDay = Annotated[
-    datetime.datetime | None,
+    datetime.date | None,
     typer.Option(
         "--to",
-        formats=DAY_FORMATS,
+        parser=parse_day,
         metavar=DAY,
         help="Only up to this UTC day (inclusive).",
     ),
@@ -83,9 +121,11 @@ PageSize = Annotated[
 ]
 
 
-def day(moment: datetime.datetime | None) -> datetime.date | None:
-    """The day of a `--from`/`--to` option (parsed as a datetime at midnight by Typer)."""
-    return None if moment is None else moment.date()
+def day(moment: datetime.date | None) -> datetime.date | None:
+    """The day of a `--from`/`--to` option."""
+    if isinstance(moment, datetime.datetime):
+        return moment.date()
+    return moment
 
 
 def check_day_range(first: datetime.date | None, last: datetime.date | None) -> None:

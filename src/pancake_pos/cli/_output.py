@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 _NOTHING = "-"
-_NO_WRAP_COLUMNS = {
+# Never cut: they are copied and pasted, and read at a glance.
+_WHOLE_COLUMNS = {
     "ID",
     "Webhook",
     "Event",
@@ -62,6 +63,8 @@ _NO_WRAP_COLUMNS = {
     "Next attempt",
     "Last triggered",
 }
+_COLUMN_GAP = 2
+_NARROWEST = 6
 _STATUS_STYLES = {
     "success": "green",
     "failed": "red",
@@ -87,6 +90,8 @@ class Output:
 
     def print(self, renderable: RenderableType) -> None:
         """Print a table or a message for people."""
+        if isinstance(renderable, Table) and renderable.box is not None:
+            _fit(renderable, self.console.width)
         self.console.print(renderable)
 
     def note(self, message: str | Text) -> None:
@@ -164,10 +169,11 @@ def mask_secret(secret: str | None) -> Text:
 
 
 def table(*columns: str, title: str | None = None, caption: str | None = None) -> Table:
-    """A borderless table with these column headers.
+    """A borderless table with these column headers, one line per value.
 
-    Identifiers and timestamps never wrap (they are copied and pasted); other long values fold
-    onto the next line rather than lose their end.
+    Identifiers, statuses and timestamps are shown whole (they are copied and pasted); when the
+    terminal is too narrow for the rest, long values are cut with `…` rather than wrapped into
+    narrow columns (`--json` has them in full).
     """
     grid = Table(
         *columns,
@@ -183,10 +189,35 @@ def table(*columns: str, title: str | None = None, caption: str | None = None) -
         header_style="bold",
     )
     for column in grid.columns:
-        column.overflow = "fold"
-        if str(column.header) in _NO_WRAP_COLUMNS:
-            column.no_wrap = True
+        column.overflow = "ellipsis"
+        column.no_wrap = True
     return grid
+
+
+def _fit(grid: Table, width: int) -> None:
+    """Size the columns to `width`: the whole ones as wide as their longest line, and the
+    room left shared by the others, the narrow ones first (each cut with `…` past its share)."""
+    natural: list[int] = []
+    for column in grid.columns:
+        lines = [str(column.header)]
+        for cell in column.cells:
+            plain = cell.plain if isinstance(cell, Text) else str(cell)
+            lines.extend(plain.splitlines())
+        natural.append(max(len(line) for line in lines))
+    gaps = _COLUMN_GAP * (len(grid.columns) - 1)
+    whole = [str(column.header) in _WHOLE_COLUMNS for column in grid.columns]
+    room = width - gaps - sum(size for size, keep in zip(natural, whole, strict=True) if keep)
+    flexible = sorted(
+        (index for index, keep in enumerate(whole) if not keep), key=lambda i: natural[i]
+    )
+    for position, index in enumerate(flexible):
+        share = max(_NARROWEST, room // (len(flexible) - position))
+        size = min(natural[index], share)
+        grid.columns[index].width = size
+        room -= size
+    for index, keep in enumerate(whole):
+        if keep:
+            grid.columns[index].min_width = natural[index]
 
 
 def details(rows: Iterable[tuple[str, RenderableType]]) -> Table:

@@ -104,7 +104,7 @@ def demo() -> None:
         pancake-pos demo
     """
     _require_sandbox()
-    from ..sandbox.demo import main
+    from ._demo import main
 
     raise typer.Exit(main())
 

@@ -180,12 +180,14 @@ def verify(
 
     Example:
 
-        export PANCAKE_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-        pancake-pos verify --body body.json --ignore-timestamp \\
-            -H 'webhook-id: msg_2ZbX9' -H 'webhook-timestamp: 1714385700' \\
-            -H 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
+    ```
+    export PANCAKE_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    pancake-pos verify --body body.json --ignore-timestamp \\
+        -H 'webhook-id: msg_2ZbX9' -H 'webhook-timestamp: 1714385700' \\
+        -H 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
 
-        pancake-pos verify --body body.json --headers-file headers.txt --now 2024-04-29T10:15:02Z
+    pancake-pos verify --body body.json --headers-file headers.txt --now 2024-04-29T10:15:02Z
+    ```
     """
     state = cli_state(ctx)
     for secret in secrets:

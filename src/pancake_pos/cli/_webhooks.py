@@ -104,8 +104,10 @@ def list_webhooks(ctx: typer.Context) -> None:
 
     Example:
 
-        pancake-pos webhooks list
-        pancake-pos --json webhooks list | jq -r '.data[].id'
+    ```
+    pancake-pos webhooks list
+    pancake-pos --json webhooks list | jq -r '.data[].id'
+    ```
     """
     state = cli_state(ctx)
     hooks = state.client().webhooks.list()
@@ -141,8 +143,10 @@ def get_webhook(
 
     Example:
 
-        pancake-pos webhooks get wh_2ZbX9kQ1
-        pancake-pos --json webhooks get wh_2ZbX9kQ1 --show-secret | jq -r .secret_key
+    ```
+    pancake-pos webhooks get wh_2ZbX9kQ1
+    pancake-pos --json webhooks get wh_2ZbX9kQ1 --show-secret | jq -r .secret_key
+    ```
     """
     state = cli_state(ctx)
     hook = state.client().webhooks.get_by_id(webhook_id)
@@ -163,8 +167,10 @@ def create_webhook(
 
     Example:
 
-        pancake-pos webhooks create --url https://shop.example.com/hooks \\
-            --event order.created --event order.status_changed --description "New orders"
+    ```
+    pancake-pos webhooks create --url https://shop.example.com/hooks \\
+        --event order.created --event order.status_changed --description "New orders"
+    ```
     """
     names = event_names(events)
     if not names:
@@ -198,7 +204,9 @@ def update_webhook(
 
     Example:
 
-        pancake-pos webhooks update wh_2ZbX9kQ1 --event order.created --clear-description
+    ```
+    pancake-pos webhooks update wh_2ZbX9kQ1 --event order.created --clear-description
+    ```
     """
     if description is not None and clear_description:
         raise CommandError("--description and --clear-description cannot be used together")
@@ -237,7 +245,9 @@ def delete_webhook(
 
     Example:
 
-        pancake-pos webhooks delete wh_2ZbX9kQ1 --yes
+    ```
+    pancake-pos webhooks delete wh_2ZbX9kQ1 --yes
+    ```
     """
     confirm(f"Delete webhook {webhook_id} and its delivery history?", yes=yes)
     state = cli_state(ctx)
@@ -265,7 +275,9 @@ def enable_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
 
     Example:
 
-        pancake-pos webhooks enable wh_2ZbX9kQ1
+    ```
+    pancake-pos webhooks enable wh_2ZbX9kQ1
+    ```
     """
     _set_active(ctx, webhook_id, True)
 
@@ -276,7 +288,9 @@ def disable_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
 
     Example:
 
-        pancake-pos webhooks disable wh_2ZbX9kQ1
+    ```
+    pancake-pos webhooks disable wh_2ZbX9kQ1
+    ```
     """
     _set_active(ctx, webhook_id, False)
 
@@ -319,7 +333,9 @@ def send_test_delivery(
 
     Example:
 
-        pancake-pos webhooks test wh_2ZbX9kQ1 --event order.created --data '{"order_id": "t-1"}'
+    ```
+    pancake-pos webhooks test wh_2ZbX9kQ1 --event order.created --data '{"order_id": "t-1"}'
+    ```
     """
     payload = _payload(data, data_file)
     state = cli_state(ctx)
@@ -343,7 +359,9 @@ def rotate_secret(ctx: typer.Context, webhook_id: WebhookId) -> None:
 
     Example:
 
-        pancake-pos webhooks rotate-secret wh_2ZbX9kQ1
+    ```
+    pancake-pos webhooks rotate-secret wh_2ZbX9kQ1
+    ```
     """
     state = cli_state(ctx)
     rotated = state.client().webhooks.rotate_secret(webhook_id)
@@ -413,7 +431,9 @@ def webhook_stats(
 
     Example:
 
-        pancake-pos webhooks stats wh_2ZbX9kQ1 --from 2024-04-01 --to 2024-04-29
+    ```
+    pancake-pos webhooks stats wh_2ZbX9kQ1 --from 2024-04-01 --to 2024-04-29
+    ```
     """
     last = day(to_day) or datetime.datetime.now(datetime.UTC).date()
     first = day(from_day) or last - datetime.timedelta(days=_STATS_DAYS - 1)

@@ -21,6 +21,7 @@ from .._pagination import (
     DeliveryIterator,
     DeliveryPageIterator,
 )
+from .._recovery import Moment, ProgressCallback, RecoverResult, recover_events
 from .._transport import path_segment
 from .._types import NOT_GIVEN, DateLike, NotGiven
 from ..models import (
@@ -452,6 +453,46 @@ class AsyncWebhooks:
             "GET", "/webhook-deliveries/pending", cast_to=PendingDeliveries
         )
 
+    async def recover(
+        self,
+        webhook_id: str,
+        *,
+        since: Moment,
+        until: Moment | None = None,
+        dry_run: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> RecoverResult:
+        """Re-deliver, once, each event of the webhook that never got through.
+
+        Reads the webhook's history once and groups its attempts by event (the payload's
+        `id`). Each event with an attempt between `since` and `until` (dates, `YYYY-MM-DD`
+        strings or timezone-aware datetimes; `until` defaults to now) that has no successful
+        attempt and no automatic retry still pending gets one retry of its latest failed
+        attempt (`retry_delivery`), oldest event first (by the payload's `created_at`).
+        Attempts made after `until` are read too, to see which events got through later, so
+        a second run retries nothing the first one recovered. A retry the API refuses or
+        that cannot be sent is counted in `RecoverResult.errors`; the others go on.
+
+        `dry_run=True` retries nothing and reports what would be retried. `on_progress`, if
+        given, is called as `on_progress(stage, done, total)`: `("reading", attempts, None)`,
+        then `("retrying", events_done, events_to_retry)`.
+
+        Example:
+
+            result = await client.webhooks.recover("wh_1", since=datetime.date(2024, 4, 1))
+            print(f"{result.recovered} of {result.retried} events recovered")
+            for event_id in result.event_ids_still_failing:
+                print("still failing:", event_id)
+        """
+        return await recover_events(
+            self,
+            webhook_id=check.identifier(webhook_id, "webhook_id"),
+            since=since,
+            until=until,
+            dry_run=check.boolean(dry_run, "dry_run"),
+            on_progress=on_progress,
+        )
+
 
 class Webhooks:
     """The webhook operations of a `PancakeClient`, reached as `client.webhooks`.
@@ -762,3 +803,30 @@ class Webhooks:
             print(client.webhooks.get_pending_deliveries().total_count)
         """
         return self._client._run(self._webhooks.get_pending_deliveries)
+
+    def recover(
+        self,
+        webhook_id: str,
+        *,
+        since: Moment,
+        until: Moment | None = None,
+        dry_run: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> RecoverResult:
+        """Re-deliver, once, each event of the webhook that never got through.
+
+        See `AsyncWebhooks.recover`; `on_progress` is called on the client's loop thread.
+
+        Example:
+
+            result = client.webhooks.recover("wh_1", since="2024-04-01", dry_run=True)
+            print(f"would retry {result.retried} events")
+        """
+        return self._client._run(
+            self._webhooks.recover,
+            webhook_id,
+            since=since,
+            until=until,
+            dry_run=dry_run,
+            on_progress=on_progress,
+        )

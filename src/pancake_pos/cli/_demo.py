@@ -1,4 +1,5 @@
-"""`pancake-pos demo`: the seed's two examples, end to end, against a local sandbox.
+"""`pancake-pos demo`: the two examples of the original TypeScript SDK's documentation, end to
+end, against a local sandbox.
 
 It starts a sandbox and a receiver that verifies every signature and refuses the events marked
 `"refuse": true`, then, with the SDK's `AsyncPancakeClient`:
@@ -6,10 +7,10 @@ It starts a sandbox and a receiver that verifies every signature and refuses the
 1. creates an order webhook pointing at the receiver and tests it (disabling it if the test fails);
 2. emits a burst of events, some of which the receiver refuses, and waits for the deliveries and
    their automatic retries;
-3. watches the webhook's health (the seed's second example): stats over today, the success rate,
+3. watches the webhook's health (the second example): stats over today, the success rate,
    and the recent failures when it is under 90%;
-4. walks the failed deliveries with `iter_deliveries(status="failed")` and retries each refused
-   event once the receiver accepts them again;
+4. once the receiver accepts them again, recovers the refused events with `recover()`: one
+   retry per event that never got through (not one per failed attempt);
 5. prints the stats and the health as a table.
 
 It exits 0 when every received signature verified and everything went as expected. Needs the
@@ -33,8 +34,8 @@ from rich.table import Table
 
 from .._client import AsyncPancakeClient
 from ..models import DeliveryStatus, Webhook, WebhookEvent
-from ._receiver import RecordingReceiver
-from ._server import SandboxServer
+from ..sandbox import SandboxServer
+from ..sandbox._receiver import RecordingReceiver
 
 __all__ = ["main", "run_demo"]
 
@@ -75,7 +76,7 @@ async def _wait_until_settled(client: AsyncPancakeClient, webhook_id: str, total
 
 
 async def setup_order_webhook(client: AsyncPancakeClient, url: str, console: Console) -> Webhook:
-    """The seed's first example: create an order webhook, test it, disable it if the test fails."""
+    """The first example: create an order webhook, test it, disable it if the test fails."""
     webhook = await client.webhooks.create(
         url=url,
         events=[WebhookEvent.ORDER_CREATED, WebhookEvent.ORDER_STATUS_CHANGED],
@@ -88,7 +89,7 @@ async def setup_order_webhook(client: AsyncPancakeClient, url: str, console: Con
 async def monitor_webhook_health(
     client: AsyncPancakeClient, webhook_id: str, console: Console
 ) -> float:
-    """The seed's second example: stats over today, and the recent failures under 90%."""
+    """The second example: stats over today, and the recent failures under 90%."""
     today = datetime.datetime.now(datetime.UTC).date()
     stats = await client.webhooks.get_stats(webhook_id, from_date=today, to_date=today)
     success_rate = 100.0 * stats.success_count / max(stats.total_deliveries, 1)
@@ -164,18 +165,18 @@ async def run_demo(console: Console | None = None) -> bool:
             rate = await monitor_webhook_health(client, webhook.id, console)
             outcome.expect("the success rate dropped under 90%", rate < 90)
 
-            console.rule("4. Retry the failed deliveries")
+            console.rule("4. Recover the events the receiver missed")
             receiver.rule = None
-            to_retry: dict[str, str] = {}
-            async for delivery in client.webhooks.iter_deliveries(
-                webhook_id=webhook.id, status="failed"
-            ):
-                to_retry.setdefault(str(delivery.payload["id"]), delivery.id)  # newest per event
-            outcome.expect("every refused event is in the failed history", len(to_retry) == refused)
-            for event_id, delivery_id in to_retry.items():
-                retried = await client.webhooks.retry_delivery(delivery_id)
-                console.print(f"  {event_id}: {retried.status}")
-                outcome.expect(f"retry of {event_id}", retried.status == DeliveryStatus.SUCCESS)
+            today = datetime.datetime.now(datetime.UTC).date()
+            result = await client.webhooks.recover(webhook.id, since=today)
+            console.print(
+                f"{result.events_seen} events seen, {result.already_delivered} already delivered, "
+                f"{result.retried} retried once each, {result.recovered} recovered"
+            )
+            outcome.expect("every refused event was retried once", result.retried == refused)
+            outcome.expect("every retried event got through", result.recovered == refused)
+            again = await client.webhooks.recover(webhook.id, since=today)
+            outcome.expect("a second recovery retries nothing", again.retried == 0)
 
             console.rule("5. Stats and health")
             await _print_stats(client, webhook.id, console)

@@ -1,0 +1,158 @@
+"""What the command line prints: help screens, narrow tables, --version, JSON errors, files it
+cannot write, stdout exports, and the key masked as a value."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from pancake_pos import __version__
+from pancake_pos._sync import PancakeClient
+from pancake_pos.cli._app import app
+from pancake_pos.cli._errors import mask
+from pancake_pos.models import Webhook, WebhookDelivery
+from pancake_pos.sandbox._receiver import RecordingReceiver
+
+Cli = Callable[..., Result]
+MakeDeliveries = Callable[..., list[WebhookDelivery]]
+
+# What a help screen shows when the declarations and the installed typer/click disagree.
+_BROKEN_HELP = re.compile(r"<(bool|str|int|float|list\[[^\]]*\]|path)>|list\[str\]")
+
+
+def _commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+ALL_COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+def test_every_command_is_covered() -> None:
+    names = {" ".join(path) for path in ALL_COMMANDS}
+    for expected in ("", "trigger", "listen", "deliveries recover", "deliveries export", "verify"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda path: " ".join(path) or "root")
+def test_the_help_of_every_command_reads_well(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.stdout
+    assert _BROKEN_HELP.search(result.stdout) is None, result.stdout
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"pancake-pos {__version__}\n"
+
+
+def test_tables_fit_80_columns_and_cut_long_values(
+    cli: Cli, client: PancakeClient, receiver: RecordingReceiver
+) -> None:
+    long_url = receiver.url + "?" + "&".join(f"key{n}=value{n}" for n in range(20))
+    hook = client.webhooks.create(url=long_url, events=["order.created", "customer.created"])
+    try:
+        result = cli("webhooks", "list", env={"COLUMNS": "80"})
+    finally:
+        client.webhooks.delete(hook.id)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    (row,) = [line for line in lines if hook.id in line]
+    assert "…" in row  # the URL, cut
+    assert "customer.created" in result.stdout  # event names are not cut
+
+
+def test_delivery_tables_keep_ids_whole_at_80_columns(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries
+) -> None:
+    (delivery,) = make_deliveries(webhook, 1, fail=True)
+    result = cli("deliveries", "list", "--webhook-id", webhook.id, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    (row,) = [line for line in result.stdout.splitlines() if delivery.id in line]
+    assert row.split()[1] == "order.created"
+
+
+def test_json_errors_go_to_stderr_as_json(cli: Cli) -> None:
+    result = cli("--json", "webhooks", "list", env={"PANCAKE_API_KEY": "sk_wrong_key"})
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "AuthenticationError"
+    assert error["status_code"] == 401
+    assert error["request_id"].startswith("req_")
+    assert "sk_wrong_key" not in result.stderr
+
+
+def test_json_usage_errors_are_json_too(cli: Cli) -> None:
+    result = cli("--json", "deliveries", "list", "--from", "2024-02-30")
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "UsageError"
+    assert "2024-02-30 is not a date that exists" in error["message"]
+    assert error["status_code"] is None
+
+    missing = cli("--json", "webhooks", "delete", "wh_1")  # not interactive, no --yes
+    assert missing.exit_code == 2
+    assert json.loads(missing.stderr)["error"]["type"] == "UsageError"
+
+
+def test_a_file_that_cannot_be_written_is_a_usage_error(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, tmp_path: Path
+) -> None:
+    make_deliveries(webhook, 1)
+    target = tmp_path / "no" / "such" / "folder" / "out.jsonl"
+    result = cli("deliveries", "export", "-o", str(target), "--webhook-id", webhook.id)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: cannot write {target}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "internal error" not in result.stderr
+
+
+def test_export_to_stdout(cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries) -> None:
+    made = make_deliveries(webhook, 3)
+    result = cli("deliveries", "export", "-o", "-", "--webhook-id", webhook.id)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == [d.id for d in reversed(made)]
+    assert "Exported 3 deliveries (1 page) to stdout." in result.stderr
+    assert not Path("-").exists()
+
+
+def test_the_key_is_masked_as_a_value_not_inside_words() -> None:
+    assert mask("GET /webhooks?api_key=test failed", ["test"]) == "GET /webhooks?api_key=*** failed"
+    assert mask("the latest testing key: test", ["test"]) == "the latest testing key: ***"
+    assert mask("order.created was sent", ["created"]) == "order.created was sent"
+
+
+def test_a_key_made_of_common_letters_leaves_messages_readable(cli: Cli) -> None:
+    result = cli("deliveries", "retry", env={"PANCAKE_API_KEY": "e"})
+    assert result.exit_code == 2
+    assert result.stderr == "error: give a delivery id, or --failed (not both)\n"
+
+
+def test_json_errors_of_an_unknown_command() -> None:
+    result = CliRunner().invoke(app, ["--json", "no-such-command"])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"]["type"] == "UsageError"
+
+
+def test_help_reflows_paragraphs_and_keeps_examples_on_their_lines() -> None:
+    result = CliRunner().invoke(app, ["deliveries", "recover", "--help"], env={"COLUMNS": "80"})
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "pancake-pos deliveries recover --webhook-id wh_2ZbX9kQ1 --since 2024-04-01" in lines
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    words = " ".join(result.stdout.split())
+    assert "Reads the webhook's history once and groups its attempts by event." in words
