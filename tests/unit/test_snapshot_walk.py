@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import respx
-
 from conftest import API_KEY, BASE_URL, SHOP_ID
+
 from pancake_pos import PancakeClient
 from pancake_pos._client import AsyncPancakeClient
 
