@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import anyio
 import httpx
@@ -38,7 +38,7 @@ import httpx
 from ._converter import structure
 from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
 from ._json import loads as json_loads
-from ._logging import logger, redact_text, redact_url
+from ._logging import logger, redact_text, redact_url, scrub_exception_chain
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -317,7 +317,7 @@ class Transport:
         self._headers = merged
         self._json_headers = merged.copy()
         self._json_headers["Content-Type"] = "application/json"
-        self._secrets = (api_key, path_segment(api_key), quote(api_key))
+        self._secrets = (api_key, path_segment(api_key), quote(api_key), quote_plus(api_key))
 
     @property
     def headers(self) -> dict[str, str]:
@@ -429,28 +429,36 @@ class Transport:
         try:
             response = await self.pool.send(request)
         except httpx.HTTPError as error:
-            if _is_timeout(error):
-                message = self._connection_message("Request timed out", request, error)
-                raise APITimeoutError(request, message) from error
-            message = self._connection_message("Connection error", request, error)
-            raise APIConnectionError(request, message) from error
+            failure: APIError = self._connection_error(request, error)
         except Exception as error:
             substitute = _unmapped_engine_error(error, self._secrets)
             if substitute is None:
                 raise
-            message = self._connection_message("Connection error", request, substitute)
-            raise APIConnectionError(request, message) from substitute
-        if debug:
-            logger.debug(
-                "Response: %s %s -> %d (request_id=%s)",
-                request.method,
-                redact_url(request.url),
-                response.status_code,
-                response.headers.get("x-request-id"),
-            )
-        if response.status_code < 300:
-            return response
-        raise self._status_error(response)
+            failure = self._connection_error(request, substitute)
+        else:
+            if debug:
+                logger.debug(
+                    "Response: %s %s -> %d (request_id=%s)",
+                    request.method,
+                    redact_url(request.url),
+                    response.status_code,
+                    response.headers.get("x-request-id"),
+                )
+            if response.status_code < 300:
+                return response
+            failure = self._status_error(response)
+        # Raised here, outside the `except` blocks, so that the exception being handled is not
+        # chained as `__context__` a second time; its own chain has had the key taken out.
+        raise failure
+
+    def _connection_error(self, request: httpx.Request, error: httpx.HTTPError) -> APIError:
+        kind, error_class = "Connection error", APIConnectionError
+        if _is_timeout(error):
+            kind, error_class = "Request timed out", APITimeoutError
+        failure = error_class(request, self._connection_message(kind, request, error))
+        failure.__cause__ = error
+        scrub_exception_chain(failure, self._secrets)
+        return failure
 
     def _connection_message(self, kind: str, request: httpx.Request, error: httpx.HTTPError) -> str:
         detail = redact_text(str(error) or type(error).__name__, self._secrets)
@@ -531,6 +539,7 @@ class Transport:
     # -- answers ----------------------------------------------------------------------------
 
     def _status_error(self, response: httpx.Response) -> APIStatusError:
+        response = self._keyless_response(response)
         content = response.content
         body: object = None
         if content:
@@ -559,6 +568,20 @@ class Transport:
             details=details,
             request_id=response.headers.get("x-request-id"),
             retry_after=parse_retry_after(response.headers),
+        )
+
+    def _keyless_response(self, response: httpx.Response) -> httpx.Response:
+        """`response`, or a copy whose body no longer holds the key when the server echoed it."""
+        text = response.content.decode("utf-8", "replace")
+        redacted = redact_text(text, self._secrets)
+        if redacted == text:
+            return response
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=redacted.encode("utf-8"),
+            request=response.request,
+            extensions=response.extensions,
         )
 
     @overload

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from ._logging import redact_url
+from ._logging import redact_request
 
 __all__ = [
     "APIConnectionError",
@@ -67,24 +67,6 @@ class PancakeError(Exception):
     """
 
 
-def redacted_request(request: httpx.Request) -> httpx.Request:
-    """Return a copy of `request` whose URL shows `api_key=***` (headers and body kept)."""
-    url = redact_url(request.url)
-    if url == str(request.url):
-        return request
-    try:
-        content: bytes | None = request.content
-    except httpx.RequestNotRead:
-        content = None
-    return httpx.Request(
-        request.method,
-        url,
-        headers=request.headers,
-        content=content,
-        extensions=request.extensions,
-    )
-
-
 class APIError(PancakeError):
     """A request to the API did not give a usable answer.
 
@@ -99,7 +81,7 @@ class APIError(PancakeError):
     def __init__(self, message: str, request: httpx.Request) -> None:
         super().__init__(message)
         self.message = message
-        self.request = redacted_request(request)
+        self.request = redact_request(request)
 
 
 class APIConnectionError(APIError):
