@@ -12,6 +12,7 @@ from typing import Final
 
 import httpx
 
+from . import _validation as check
 from ._logging import configure_logging_from_env, install_httpx_redaction, redact_url
 from ._transport import HttpPool, Transport
 from ._types import TimeoutLike
@@ -47,7 +48,7 @@ def _base_url(value: str | None) -> str:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as error:
-        raise ValueError(f"base_url is not a valid URL: {error}") from None
+        raise ValueError(f"base_url is not a valid URL: {redact_url(str(error))}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {redact_url(url)!r}")
     if parsed.query or parsed.fragment:
@@ -136,7 +137,7 @@ class AsyncPancakeClient:
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         resolved_key = _setting(api_key, "api_key", "PANCAKE_API_KEY")
-        resolved_shop = _setting(shop_id, "shop_id", "PANCAKE_SHOP_ID")
+        resolved_shop = check.identifier(_setting(shop_id, "shop_id", "PANCAKE_SHOP_ID"), "shop_id")
         resolved_url = _base_url(base_url)
         resolved_timeout = _timeout(timeout)
         resolved_retries = _max_retries(max_retries)
@@ -253,6 +254,7 @@ class AsyncPancakeClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(shop_id={self.shop_id!r}, base_url={self.base_url!r}, "
+            f"{type(self).__name__}(shop_id={self.shop_id!r}, "
+            f"base_url={redact_url(self.base_url)!r}, "
             f"api_key='***', max_retries={self.max_retries})"
         )

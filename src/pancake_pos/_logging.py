@@ -39,17 +39,22 @@ logger = logging.getLogger("pancake_pos")
 REDACTED = "***"
 
 _API_KEY_PARAM = re.compile(r"(api_key=)[^&#\s'\"<>]*", re.IGNORECASE)
+_USERINFO_PASSWORD = re.compile(r"(//[^/?#@:\s]*:)[^/?#@\s]*@")
 _UNREDACTED_KEY = re.compile(r"api_key=(?!\*\*\*)[^&#\s'\"<>\\]", re.IGNORECASE)
 _HANDLER_NAME = "pancake_pos.env"
 
 
 def redact_url(url: httpx.URL | str) -> str:
-    """Return `url` as a string with the value of its `api_key` query parameter replaced by `***`.
+    """Return `url` as a string with the value of its `api_key` query parameter, and a password
+    in it, replaced by `***`.
 
     >>> redact_url("http://127.0.0.1:8765/api/v1/shops/s/webhooks?api_key=k")
     'http://127.0.0.1:8765/api/v1/shops/s/webhooks?api_key=***'
+    >>> redact_url("https://user:pw@pos.example.com/api/v1")
+    'https://user:***@pos.example.com/api/v1'
     """
-    return _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, str(url))
+    text = _USERINFO_PASSWORD.sub(r"\g<1>" + REDACTED + "@", str(url))
+    return _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, text)
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -61,6 +61,7 @@ import httpx
 import sniffio
 
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
+from ._logging import redact_url
 from ._types import TimeoutLike
 from .errors import PancakeError
 from .resources.webhooks import Webhooks
@@ -401,6 +402,7 @@ class PancakeClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(shop_id={self.shop_id!r}, base_url={self.base_url!r}, "
+            f"{type(self).__name__}(shop_id={self.shop_id!r}, "
+            f"base_url={redact_url(self.base_url)!r}, "
             f"api_key='***', max_retries={self.max_retries})"
         )

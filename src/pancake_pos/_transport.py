@@ -252,6 +252,17 @@ def _describe(error: BaseException) -> str:
     return type(cause if cause is not None else error).__name__
 
 
+def _redirect_message(response: httpx.Response) -> str:
+    """What a 3xx means here: the SDK follows no redirect, so it usually means a wrong base_url."""
+    location = response.headers.get("location")
+    if not location:
+        return "the service answered with a redirect and no Location (is base_url right?)"
+    target = redact_url(response.request.url.join(location))
+    return (
+        f"the service redirects to {target}; the SDK does not follow redirects (is base_url right?)"
+    )
+
+
 def _is_json(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
     return "json" in content_type.lower()
@@ -560,6 +571,8 @@ class Transport:
             and "html" not in response.headers.get("content-type", "")
         ):
             message = " ".join(body.split())[:_ERROR_TEXT_LIMIT]
+        if 300 <= response.status_code < 400:
+            message = _redirect_message(response)
         return status_error_class(response.status_code)(
             redact_text(message or response.reason_phrase or "error", self._secrets),
             response=response,
