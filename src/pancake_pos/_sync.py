@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -77,22 +78,27 @@ _thread_numbers = itertools.count(1)
 class _EventLoopThread:
     """An asyncio event loop in a daemon thread, to which other threads hand calls.
 
-    `run()` may be called from any thread but the loop's own. `stop()` refuses new calls, lets
-    the calls already handed over finish, runs the `at_stop` coroutine (closing the async client)
-    on the loop, ends the loop and joins the thread.
+    `run()` may be called from any thread but the loop's own, from a signal handler too.
+    `stop()` refuses new calls, lets the calls already started finish, runs the `at_stop`
+    coroutine (closing the async client) on the loop, ends the loop and joins the thread. A call
+    that could not start before the loop ended raises `PancakeError`: no caller is ever left
+    waiting on a loop that is gone.
     """
 
     _loop: asyncio.AbstractEventLoop
     _stop_requested: asyncio.Event
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._submitted = threading.Condition(self._lock)
-        self._submitting = 0
+        # Reentrant: a signal handler may call in while its thread holds the lock.
+        self._lock = threading.RLock()
         self._stopping = False
+        self._pid = os.getpid()
         self._failure: BaseException | None = None
+        # Every hand-over not yet settled, failed with PancakeError when the loop ends.
+        self._pending: set[Future[Any]] = set()
         # The calls started on the loop and not yet ended (touched on the loop thread only).
         self._calls: set[asyncio.Task[Any]] = set()
+        self._accepting = True
         self.at_stop: Callable[[], Awaitable[None]] | None = None
         started: Future[None] = Future()
         self._thread = threading.Thread(
@@ -101,13 +107,25 @@ class _EventLoopThread:
             name=f"pancake-pos-loop-{next(_thread_numbers)}",
             daemon=True,
         )
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
+            failure: PancakeError | None = PancakeError(f"{_SHUTTING_DOWN} ({error})")
+        else:
+            failure = None
+        if failure is not None:
+            raise failure
         started.result()
 
     @property
     def stopping(self) -> bool:
         """Whether `stop()` (or `request_stop()`) was called: new calls are refused."""
         return self._stopping
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The loop's thread."""
+        return self._thread
 
     def _main(self, started: Future[None]) -> None:
         try:
@@ -117,6 +135,8 @@ class _EventLoopThread:
                 self._failure = error
             else:
                 started.set_exception(error)
+        finally:
+            self._fail_pending()
 
     async def _serve(self, started: Future[None]) -> None:
         self._loop = asyncio.get_running_loop()
@@ -124,14 +144,22 @@ class _EventLoopThread:
         started.set_result(None)
         try:
             await self._stop_requested.wait()
-            # Every call handed over before the stop request was queued on the loop before it,
-            # so it is in `_calls` by now (or was cancelled before it started): let them end.
             while self._calls:
                 await asyncio.wait(set(self._calls))
         finally:
+            self._accepting = False
             if self.at_stop is not None:
                 with anyio.CancelScope(shield=True):
                     await self.at_stop()
+
+    def _fail_pending(self) -> None:
+        """On the loop thread, once the loop has ended: settle every call still waiting."""
+        with self._lock:
+            self._stopping = True
+            pending, self._pending = self._pending, set()
+        for future in pending:
+            if not future.done() and future.set_running_or_notify_cancel():
+                future.set_exception(PancakeError(_CLOSED))
 
     def run(self, function: Callable[[], Awaitable[T]]) -> T:
         """Run `function()` on the loop and return its result (or raise its exception).
@@ -143,27 +171,29 @@ class _EventLoopThread:
         if threading.get_ident() == self._thread.ident:
             raise RuntimeError("A PancakeClient cannot be called from its own event loop thread.")
         future: Future[T] = Future()
-        with self._lock:
-            if self._stopping:
-                raise PancakeError(_CLOSED)
-            self._submitting += 1
-        # Counted while the call is being queued, so that stop() queues its request behind it
-        # and never ends the loop under a hand-over (which would leave this thread waiting).
         try:
-            self._loop.call_soon_threadsafe(self._start, function, future)
-        finally:
             with self._lock:
-                self._submitting -= 1
-                if self._submitting == 0:
-                    self._submitted.notify_all()
-        try:
+                if self._stopping:
+                    raise PancakeError(_CLOSED)
+                self._pending.add(future)
+            try:
+                self._loop.call_soon_threadsafe(self._start, function, future)
+            except RuntimeError:  # the loop has ended meanwhile
+                raise PancakeError(_CLOSED) from None
             return future.result()
         except BaseException:
             future.cancel()
             raise
+        finally:
+            with self._lock:
+                self._pending.discard(future)
 
     def _start(self, function: Callable[[], Awaitable[T]], future: Future[T]) -> None:
         """On the loop: start a call handed over by `run()`, unless its caller gave up."""
+        if not self._accepting:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(PancakeError(_CLOSED))
+            return
         if future.cancelled():
             return
         # As anyio's portal does: the task runs in a copy of the caller's context, which may
@@ -196,34 +226,82 @@ class _EventLoopThread:
                 self._loop.call_soon_threadsafe(task.cancel)
 
     def request_stop(self) -> None:
-        """Start stopping; do not wait for the loop to end (safe in a finalizer, in any thread).
-
-        New calls are refused from now on; calls being handed over to the loop at this moment
-        (a brief wait) get in first, and run to their end.
-        """
+        """Start stopping; do not wait for the loop to end (safe in a finalizer, in any thread,
+        and in a signal handler). New calls are refused from now on."""
+        if os.getpid() != self._pid:  # a copy inherited by fork(): no thread to stop here
+            return
         with self._lock:
             if self._stopping:
                 return
             self._stopping = True
-            while self._submitting:
-                self._submitted.wait()
         with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has already ended
             self._loop.call_soon_threadsafe(self._stop_requested.set)
 
     def stop(self) -> None:
         """Stop the loop and join its thread; idempotent. Raises what went wrong on the loop."""
         self.request_stop()
-        if threading.current_thread() is not self._thread:
+        if threading.current_thread() is not self._thread and os.getpid() == self._pid:
             self._thread.join()
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
 
 
+class _Runtime:
+    """The loop thread a client and its `with_options()` copies share, one per process.
+
+    After `fork()` the child has no loop thread (only the thread that forked survives), and the
+    pooled connections are the parent's. The first call in the child notices the new process id
+    and starts a loop thread and a connection pool of its own; the parent's are left alone.
+    """
+
+    def __init__(self, loop_thread: _EventLoopThread, async_client: AsyncPancakeClient) -> None:
+        self._loop_thread = loop_thread
+        self._async_client = async_client
+        self._pid = os.getpid()
+
+    @property
+    def loop_thread(self) -> _EventLoopThread:
+        if self._pid != os.getpid():
+            with _fork_lock:
+                if self._pid != os.getpid():
+                    self._restart_in_child()
+        return self._loop_thread
+
+    def request_stop(self) -> None:
+        """Start stopping this process's loop thread, if it has one (see `_EventLoopThread`)."""
+        if self._pid == os.getpid():
+            self._loop_thread.request_stop()
+
+    def _restart_in_child(self) -> None:
+        closed = self._loop_thread.stopping
+        if not closed:
+            self._async_client._transport.pool.reopen_after_fork()
+        loop_thread = _EventLoopThread()
+        loop_thread.at_stop = self._async_client.close
+        self._loop_thread = loop_thread
+        self._pid = os.getpid()
+        if closed:
+            loop_thread.stop()
+
+
+def _new_fork_lock() -> None:
+    global _fork_lock
+    _fork_lock = threading.Lock()
+
+
+_fork_lock = threading.Lock()
+os.register_at_fork(after_in_child=_new_fork_lock)
+
+
 async def _await(function: Callable[[], Awaitable[T]]) -> T:
     return await function()
 
 
+_SHUTTING_DOWN = (
+    "The interpreter is shutting down, and Python starts no new thread then: make the call "
+    "before exit, not from an atexit handler or a finalizer."
+)
 _CLOSED = (
     "This PancakeClient is closed: make a new client (`with PancakeClient(...) as client:` "
     "closes it when the block ends)."
@@ -259,7 +337,7 @@ class PancakeClient:
     """
 
     _async_client: AsyncPancakeClient
-    _loop_thread: _EventLoopThread
+    _runtime: _Runtime
     _origin: PancakeClient | None
 
     def __init__(
@@ -293,10 +371,15 @@ class PancakeClient:
             raise
         loop_thread.at_stop = async_client.close
         self._async_client = async_client
-        self._loop_thread = loop_thread
+        self._runtime = _Runtime(loop_thread, async_client)
         self._origin = None
         # A client dropped without close(): end its loop (without blocking the collector).
-        weakref.finalize(self, loop_thread.request_stop).atexit = False
+        weakref.finalize(self, self._runtime.request_stop).atexit = False
+
+    @property
+    def _loop_thread(self) -> _EventLoopThread:
+        """The loop thread of this process (a new one after `fork()`)."""
+        return self._runtime.loop_thread
 
     def _run(self, function: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the async `function` on the loop thread and wait for its result."""
@@ -360,7 +443,7 @@ class PancakeClient:
 
         copy = object.__new__(type(self))
         copy._async_client = self._loop_thread.run(copy_async_client)
-        copy._loop_thread = self._loop_thread
+        copy._runtime = self._runtime
         # Keeps the client that owns the loop alive (its finalizer would end the loop).
         copy._origin = self if self._origin is None else self._origin
         return copy
