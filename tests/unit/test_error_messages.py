@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import respx
-
 from conftest import API_KEY, BASE_URL
+
 from pancake_pos import PancakeClient
 from pancake_pos._client import AsyncPancakeClient
 from pancake_pos.errors import APIStatusError, UnprocessableEntityError

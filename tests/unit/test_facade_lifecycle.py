@@ -234,7 +234,8 @@ async def test_the_wait_for_a_pooled_connection_is_bounded_by_the_pool_timeout()
         ) as client,
     ):
         holder = asyncio.create_task(client.webhooks.list())
-        while not server.requests:  # the first call holds the only connection
+        # The server runs in a thread of its own: poll until the first call holds the connection.
+        while not server.requests:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         with pytest.raises(APITimeoutError) as caught:
             await client.webhooks.get_pending_deliveries()
