@@ -15,8 +15,8 @@ from typing import Any
 __all__ = [
     "PAGE_MARKER",
     "PAGE_NUMBER_MARKER",
-    "YEAR_MARKER",
     "WEBHOOK_ID",
+    "YEAR_MARKER",
     "delivery",
     "delivery_page_bytes",
     "page_template",
