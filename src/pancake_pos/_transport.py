@@ -41,6 +41,7 @@ from ._converter import structure
 from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
 from ._json import loads as json_loads
 from ._logging import logger, redact_text, redact_url, scrub_exception_chain
+from ._paths import path, path_segment
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -83,23 +84,6 @@ DEFAULT_MAX_CONNECTIONS: Final = 100
 """httpx's default pool size, used when an injected client's pool size cannot be read."""
 
 _ERROR_TEXT_LIMIT = 300
-
-
-def path_segment(value: str) -> str:
-    """Percent-encode `value` as one path segment (`/`, `?`, `#`, `%` and spaces included).
-
-    The dot segments `.` and `..` are encoded too: left as they are, the URL parser would resolve
-    them, and `/webhooks/..` would name the shop itself.
-
-    >>> path_segment("wh/1 ?")
-    'wh%2F1%20%3F'
-    >>> path_segment("..")
-    '%2E%2E'
-    """
-    encoded = quote(value, safe="")
-    if encoded in (".", ".."):
-        return encoded.replace(".", "%2E")
-    return encoded
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
@@ -386,7 +370,7 @@ class Transport:
         self.timeout = timeout
         self.max_retries = max_retries
         self.sleep = sleep
-        self._prefix = f"{self.base_url}/shops/{path_segment(shop_id)}"
+        self._prefix = self.base_url + path("/shops/{shop_id}", shop_id=shop_id)
         self._key_query = "?" + urlencode({"api_key": api_key})
         self._timeout = timeout.as_dict()
         # Requests are built here rather than by `http_client.build_request()` (which parses and
