@@ -7,32 +7,15 @@ async test), and from many threads at once sharing one client.
 
 Each call crosses to the loop in one hop: `loop.call_soon_threadsafe()` queues it, and the
 caller then waits once, on a `concurrent.futures.Future` the loop completes (the scheme of
-`asyncio.run_coroutine_threadsafe`, written out here so that the loop can count the calls it
-runs). DESIGN.md named anyio's `BlockingPortal` for this; we deviate because
-`BlockingPortal.start_task_soon()` blocks the caller twice per call: once until the loop has
-*started* the task (a full thread round trip), then for the result. On the 2-core test VM a
-call that does nothing cost 130 µs through the portal and 97 µs in one hop, and
-`benchmarks/bench_facade.py` (`get_by_id` against a loopback server that answers at once, async
-call about 555 µs) went from 1,010-1,020 µs (1.79-1.83x the async call) to 810-820 µs
-(1.43-1.47x). What is left is the two thread wake-ups any hand-over between threads needs (to
-the loop, and back), and the call itself running slower on a loop woken from another thread
-(555-650 µs median there, against 530 µs for the same call made on one thread); the caller's
-own Python work is under 30 µs a call (cProfile, its overhead included). The 1.25x goal would
-need calls that do not cross threads, which a loop of its own (usable under a running loop and
-from any thread) does not allow.
+`asyncio.run_coroutine_threadsafe`, written out so that the loop can track the calls it runs).
+`close()` refuses new calls, lets every call already started run to its end, closes the async
+client on the loop and joins the thread. A `KeyboardInterrupt` while waiting cancels the call's
+task on the loop; a call runs in a copy of the caller's context with sniffio's library set to
+asyncio; a call from the loop thread itself raises instead of hanging.
 
-What the portal used to give is kept here: `stop()` refuses new calls, waits for the hand-overs
-under way (so it never ends the loop under one), lets every call already started run to its end,
-closes the async client on the loop and joins the thread; a `KeyboardInterrupt` while waiting
-cancels the call's task on the loop; a call runs in a copy of the caller's context with
-sniffio's library set to asyncio, as the portal ran it; a call from the loop thread itself raises
-instead of hanging.
-
-The facade starts that thread itself, as a daemon, rather than using
-`anyio.from_thread.start_blocking_portal()`: that helper is a context manager (a client is
-closed by `close()`, or never), and older anyio releases run its loop in a thread-pool worker
-that the interpreter waits for at exit. A client nobody closed must never keep a script from
-exiting. The loop itself is run by `anyio.run()` (asyncio backend).
+The thread is a daemon, started by the facade itself, so that a client nobody closed never keeps
+a script from exiting. After `fork()` the child starts a loop thread and a pool of its own on its
+first call.
 
 Example:
 
@@ -40,7 +23,7 @@ Example:
 
     with PancakeClient() as client:        # reads PANCAKE_API_KEY / PANCAKE_SHOP_ID
         for delivery in client.webhooks.iter_deliveries(status="failed"):
-            client.webhooks.retry_delivery(delivery.id)
+            print(delivery.id, delivery.failure_reason)
 """
 
 from __future__ import annotations
@@ -61,8 +44,9 @@ import anyio
 import httpx
 import sniffio
 
-from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
-from ._logging import redact_url
+from ._base_client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseClient
+from ._client import AsyncPancakeClient
+from ._transport import Transport
 from ._types import TimeoutLike
 from .errors import PancakeError
 from .resources.webhooks import Webhooks
@@ -278,7 +262,7 @@ class _Runtime:
         if not closed:
             self._async_client._transport.pool.reopen_after_fork()
         loop_thread = _EventLoopThread()
-        loop_thread.at_stop = self._async_client.close
+        loop_thread.at_stop = partial(_close_on_loop, self._async_client)
         self._loop_thread = loop_thread
         self._pid = os.getpid()
         if closed:
@@ -292,6 +276,14 @@ def _new_fork_lock() -> None:
 
 _fork_lock = threading.Lock()
 os.register_at_fork(after_in_child=_new_fork_lock)
+
+
+async def _close_on_loop(async_client: AsyncPancakeClient) -> None:
+    """Close the async client, and its `http_client` even when the caller passed it in: it was
+    used on this loop only, and cannot be closed cleanly from any other."""
+    await async_client.close()
+    if not async_client.http_client.is_closed:
+        await async_client.http_client.aclose()
 
 
 async def _await(function: Callable[[], Awaitable[T]]) -> T:
@@ -308,7 +300,7 @@ _CLOSED = (
 )
 
 
-class PancakeClient:
+class PancakeClient(BaseClient):
     """The synchronous client of the Pancake POS webhooks API, for scripts and notebooks.
 
     Same arguments, resources, method names, models and errors as `AsyncPancakeClient`, without
@@ -316,17 +308,13 @@ class PancakeClient:
     works where a loop is already running (a notebook) and from several threads at once. Close it
     (`with`, or `close()`); a client never closed still never keeps the interpreter from exiting.
 
-    Args:
-        api_key: the shop's API key; falls back to `PANCAKE_API_KEY`. Sent as the `api_key`
-            query parameter and shown nowhere (URLs read `api_key=***`).
-        shop_id: the shop's id; falls back to `PANCAKE_SHOP_ID`.
-        base_url: falls back to `PANCAKE_BASE_URL`, then `https://pos.pages.fm/api/v1`.
-        timeout: seconds, or an `httpx.Timeout` (default: 30 s, 5 s to connect).
-        max_retries: retries after a failed attempt (default 2; 0 turns retries off).
-        default_headers: extra headers sent with every request.
-        http_client: an `httpx.AsyncClient` you own (your transport, proxies, limits...): the
-            facade drives the async core, so this is an *async* client. It is used on the
-            facade's event loop thread only; the SDK never closes it.
+    Args: as `AsyncPancakeClient`. `http_client` is an *async* client (`httpx.AsyncClient`),
+    since the facade drives the async core; it is used on the facade's loop thread only, and
+    `close()` closes it there (it cannot be closed cleanly from any other loop).
+
+    A client made before `fork()` works in the child: the child's first call starts a loop
+    thread and a connection pool of its own (the parent's are left alone). A client given an
+    `http_client` raises `PancakeError` in the child instead, as that pool cannot be copied.
 
     Example:
 
@@ -369,7 +357,7 @@ class PancakeClient:
         except BaseException:
             loop_thread.stop()
             raise
-        loop_thread.at_stop = async_client.close
+        loop_thread.at_stop = partial(_close_on_loop, async_client)
         self._async_client = async_client
         self._runtime = _Runtime(loop_thread, async_client)
         self._origin = None
@@ -388,34 +376,8 @@ class PancakeClient:
     # -- configuration ----------------------------------------------------------------------
 
     @property
-    def shop_id(self) -> str:
-        """The shop this client acts on."""
-        return self._async_client.shop_id
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL, such as `https://pos.pages.fm/api/v1`."""
-        return self._async_client.base_url
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The timeout of each attempt."""
-        return self._async_client.timeout
-
-    @property
-    def max_retries(self) -> int:
-        """How many times a failed request is retried."""
-        return self._async_client.max_retries
-
-    @property
-    def default_headers(self) -> dict[str, str]:
-        """The headers sent with every request (`User-Agent` included)."""
-        return self._async_client.default_headers
-
-    @property
-    def http_client(self) -> httpx.AsyncClient:
-        """The `httpx.AsyncClient` the async core sends through, on the facade's loop thread."""
-        return self._async_client.http_client
+    def _settings(self) -> Transport:
+        return self._async_client._transport
 
     def with_options(
         self,
@@ -467,7 +429,8 @@ class PancakeClient:
 
         Calls still running in other threads finish first; any later call raises
         `PancakeError`. Closing twice is fine. A `with_options()` copy closes nothing (the client
-        it came from owns the loop and the pool). An `http_client` passed in is left open.
+        it came from owns the loop and the pool). An `http_client` passed in is closed too, on
+        the facade's loop, where it was used (it cannot be closed cleanly from another loop).
         """
         if self._origin is None:
             self._loop_thread.stop()
@@ -482,10 +445,3 @@ class PancakeClient:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(shop_id={self.shop_id!r}, "
-            f"base_url={redact_url(self.base_url)!r}, "
-            f"api_key='***', max_retries={self.max_retries})"
-        )

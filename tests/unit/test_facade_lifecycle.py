@@ -246,3 +246,18 @@ async def test_the_wait_for_a_pooled_connection_is_bounded_by_the_pool_timeout()
     assert isinstance(caught.value.__cause__, httpx.PoolTimeout)
     assert "pool" in str(caught.value)
     assert len(server.requests) == 1
+
+
+def test_close_closes_an_injected_http_client_on_the_facades_loop(
+    server: LoopbackServer,
+) -> None:
+    http_client = httpx.AsyncClient()
+    with PancakeClient(
+        API_KEY, "shop", base_url=server.base_url, http_client=http_client, max_retries=0
+    ) as client:
+        assert client.webhooks.list() == WebhookList(data=[])  # a pooled connection is open
+        copy = client.with_options(timeout=5)
+        copy.close()
+        assert not http_client.is_closed  # a copy closes nothing
+
+    assert http_client.is_closed
