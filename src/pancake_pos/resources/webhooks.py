@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _paths as paths
 from .. import _validation as check
+from .._constants import CLEAR_HISTORY_STATUSES
+from .._converter import unstructure
 from .._pagination import (
     AsyncDeliveryIterator,
     AsyncDeliveryPageIterator,
@@ -26,17 +28,21 @@ from .._pagination import (
 from .._resource import AsyncAPIResource, SyncAPIResource
 from .._types import NOT_GIVEN, DateLike, NotGiven
 from ..models import (
+    ClearHistoryRequest,
     ClearHistoryResult,
+    CreateWebhookRequest,
     DeliveryPage,
     DeliveryStatus,
     PendingDeliveries,
     RetryWebhookResult,
     RotateSecretResult,
+    SetActiveRequest,
     Webhook,
     WebhookDelivery,
     WebhookEvent,
     WebhookList,
     WebhookStats,
+    WebhookTestRequest,
     WebhookTestResult,
 )
 
@@ -112,18 +118,18 @@ class AsyncWebhooks(AsyncAPIResource):
             )
             save_secret(hook.secret_key)
         """
-        body: dict[str, Any] = {
-            "url": check.http_url(url, "url"),
-            "events": check.event_names(events, "events"),
-        }
-        if description is not None:
-            body["description"] = check.description(description, "description")
-        if is_active is not None:
-            body["is_active"] = check.boolean(is_active, "is_active")
+        body = CreateWebhookRequest(
+            url=check.http_url(url, "url"),
+            events=check.event_names(events, "events"),
+            description=None
+            if description is None
+            else check.description(description, "description"),
+            is_active=None if is_active is None else check.boolean(is_active, "is_active"),
+        )
         return await self._request(
             "POST",
             "/webhooks",
-            json=body,
+            json=unstructure(body),
             cast_to=Webhook,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -148,6 +154,8 @@ class AsyncWebhooks(AsyncAPIResource):
             hook = await client.webhooks.update("wh_1", events=["order.created"], description=None)
         """
         path = paths.path("/webhooks/{webhook_id}", webhook_id=webhook_id)
+        # A dict rather than `UpdateWebhookRequest`: a field left out and a field sent as null
+        # differ here, and the model (whose `None` means "left out") cannot tell them apart.
         body: dict[str, Any] = {}
         if not isinstance(url, NotGiven):
             body["url"] = check.http_url(url, "url")
@@ -180,8 +188,8 @@ class AsyncWebhooks(AsyncAPIResource):
             assert not hook.is_active
         """
         path = paths.path("/webhooks/{webhook_id}/set-active", webhook_id=webhook_id)
-        body = {"is_active": check.boolean(is_active, "is_active")}
-        return await self._request("PUT", path, json=body, cast_to=Webhook)
+        body = SetActiveRequest(is_active=check.boolean(is_active, "is_active"))
+        return await self._request("PUT", path, json=unstructure(body), cast_to=Webhook)
 
     async def test(
         self,
@@ -205,13 +213,14 @@ class AsyncWebhooks(AsyncAPIResource):
                 await client.webhooks.set_active("wh_1", False)
         """
         path = paths.path("/webhooks/{webhook_id}/test", webhook_id=webhook_id)
-        body: dict[str, Any] = {"event": check.event_name(event, "event")}
-        if payload is not None:
-            body["payload"] = check.payload(payload, "payload")
+        body = WebhookTestRequest(
+            event=check.event_name(event, "event"),
+            payload=None if payload is None else check.payload(payload, "payload"),
+        )
         return await self._request(
             "POST",
             path,
-            json=body,
+            json=unstructure(body),
             cast_to=WebhookTestResult,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -279,15 +288,16 @@ class AsyncWebhooks(AsyncAPIResource):
             print(result.deleted_count)
         """
         path = paths.path("/webhooks/{webhook_id}/clear-history", webhook_id=webhook_id)
-        body: dict[str, Any] = {}
-        if before_date is not None:
-            body["before_date"] = check.day(before_date, "before_date")
-        if status is not None:
-            body["status"] = check.delivery_status(status, "status")
+        body = ClearHistoryRequest(
+            before_date=None if before_date is None else check.date(before_date, "before_date"),
+            status=None
+            if status is None
+            else check.delivery_status(status, "status", CLEAR_HISTORY_STATUSES),
+        )
         return await self._request(
             "POST",
             path,
-            json=body,
+            json=unstructure(body),
             cast_to=ClearHistoryResult,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
