@@ -1,6 +1,6 @@
 """One API request: build it, send it through the shared pool, retry it, map errors, decode it.
 
-The retry policy (CONTRACT section 5), driven by tenacity:
+The retry policy, a plain loop in `Transport._send`:
 
 * GET, PUT and DELETE are retried on connection failures, timeouts and dropped connections, and
   on the statuses 408, 429, 500, 502, 503 and 504.
@@ -13,25 +13,24 @@ The retry policy (CONTRACT section 5), driven by tenacity:
   factor in [0.75, 1]. A longer `Retry-After` is not slept on: the error is raised at once with
   its `.retry_after` set.
 
-The API key is sent as the `api_key` query parameter and shown nowhere: URLs in log lines and
-errors go through `redact_url()`.
+The transport sees httpx's exceptions only (`_engine` maps the aiohttp engine's), and sends
+through the shared `HttpPool`. The API key is sent as the `api_key` query parameter and shown
+nowhere: URLs in log lines and errors go through `redact_url()`, and the exceptions chained to
+an error have it taken out.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import logging
 import math
 import platform
 import random
-import sys
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 from urllib.parse import quote, quote_plus, urlencode
 
 import anyio
@@ -42,6 +41,7 @@ from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
 from ._json import loads as json_loads
 from ._logging import logger, redact_text, redact_url, scrub_exception_chain
 from ._paths import path, path_segment
+from ._pool import HttpPool
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -49,15 +49,10 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
-    PancakeError,
     status_error_class,
 )
 
-if TYPE_CHECKING:
-    from tenacity import AsyncRetrying, RetryCallState
-
 __all__ = [
-    "DEFAULT_MAX_CONNECTIONS",
     "MAX_RETRY_AFTER",
     "RETRYABLE_STATUSES",
     "USER_AGENT",
@@ -80,8 +75,6 @@ RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 POST_RETRYABLE_STATUSES: Final = frozenset({429, 503})
 MAX_RETRY_AFTER: Final = 60.0
 """The longest `Retry-After` (seconds) the SDK sleeps on before retrying."""
-DEFAULT_MAX_CONNECTIONS: Final = 100
-"""httpx's default pool size, used when an injected client's pool size cannot be read."""
 
 _ERROR_TEXT_LIMIT = 300
 
@@ -124,177 +117,6 @@ def backoff_delay(retry_number: int) -> float:
     `min(0.5 * 2**n, 8)` seconds times a random factor in [0.75, 1]."""
     base: float = min(0.5 * 2.0**retry_number, 8.0)
     return base * random.uniform(0.75, 1.0)
-
-
-def pool_size(http_client: httpx.AsyncClient) -> int:
-    """The most connections `http_client`'s transport opens (httpx's pool or httpx-aiohttp's)."""
-    transport = getattr(http_client, "_transport", None)
-    pool = getattr(transport, "_pool", None)
-    size = getattr(pool, "_max_connections", None)
-    if size is None:
-        limits = getattr(transport, "limits", None)
-        size = getattr(limits, "max_connections", None)
-    if isinstance(size, int) and size > 0:
-        return size
-    return DEFAULT_MAX_CONNECTIONS
-
-
-_CLOSED_MESSAGE = (
-    "This client is closed: create a new AsyncPancakeClient (or keep the client open "
-    "with `async with` for as long as you use it)"
-)
-_OTHER_LOOP_MESSAGE = (
-    "This AsyncPancakeClient was first used on another event loop, and its connection pool "
-    "belongs to that loop (a client made at module level and used by two asyncio.run() calls, "
-    "for one). Create the client inside the async code that uses it (`async with "
-    "AsyncPancakeClient() as client:` in each asyncio.run()), or use PancakeClient, which runs "
-    "an event loop of its own."
-)
-_SHUTDOWN_MESSAGE = (
-    "The interpreter is shutting down, and Python starts no new thread then (opening a new "
-    "connection needs one to resolve the host name). Make the call before exit, not from an "
-    "atexit handler or a finalizer."
-)
-
-
-class HttpPool:
-    """The `httpx.AsyncClient` a client and all its `with_options()` copies share.
-
-    It also holds the gate: a semaphore of the pool's size that keeps the number of requests in
-    flight at or under the number of connections. httpx 0.28's pool (httpcore 1.0) slows down
-    badly when many requests queue on it (encode/httpx#3215); waiting at the gate instead keeps
-    1,000 concurrent calls fast. The wait at the gate is the wait for a pooled connection, so
-    httpx's `pool` timeout bounds it, and running out of it raises `httpx.PoolTimeout`.
-
-    The pool belongs to the event loop it first sends on; sending from another loop raises
-    `PancakeError` rather than failing deep inside httpx.
-    """
-
-    __slots__ = ("_gate", "_loop", "closed", "http_client", "owned")
-
-    def __init__(self, http_client: httpx.AsyncClient | None) -> None:
-        self.owned = http_client is None
-        self.http_client = httpx.AsyncClient() if http_client is None else http_client
-        self._gate = anyio.Semaphore(pool_size(self.http_client), fast_acquire=True)
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self.closed = False
-
-    def reopen_after_fork(self) -> None:
-        """In a forked child: leave the parent's connections alone and start a pool of its own.
-
-        Raises `PancakeError` when the pool is a caller's `http_client` (the SDK cannot make
-        a copy of it, and the parent's connections cannot be shared).
-        """
-        if not self.owned:
-            raise PancakeError(
-                "A client given its own http_client cannot be used across fork(): the "
-                "connections belong to the parent process. Create the client in the child."
-            )
-        self.http_client = httpx.AsyncClient()
-        self._gate = anyio.Semaphore(pool_size(self.http_client), fast_acquire=True)
-        self._loop = None
-
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        """Send `request` once the gate lets it through, and read the whole answer."""
-        if self.closed or self.http_client.is_closed:
-            raise PancakeError(_CLOSED_MESSAGE)
-        self._check_loop()
-        await self._enter_gate(request)
-        try:
-            response = await self.http_client.send(request)
-        except RuntimeError as error:
-            if "shutdown" not in str(error):
-                raise
-            failure: PancakeError | None = PancakeError(_SHUTDOWN_MESSAGE)
-        else:
-            failure = None
-        finally:
-            self._gate.release()
-        if failure is not None:
-            raise failure
-        # httpx binds the response's stream to the response, a reference cycle: every answer
-        # (a whole page of deliveries) would wait for the cyclic garbage collector, and memory
-        # would grow with the length of a walk. The body is read; unbind it.
-        response.stream = httpx.ByteStream(response.content)
-        return response
-
-    async def _enter_gate(self, request: httpx.Request) -> None:
-        timeout = request.extensions.get("timeout", {}).get("pool")
-        try:
-            with anyio.fail_after(timeout):
-                await self._gate.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout(
-                "Timed out waiting for a connection from the pool", request=request
-            ) from None
-
-    def _check_loop(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # another async library (trio): anyio binds nothing to a loop
-            return
-        if self._loop is None:
-            self._loop = weakref.ref(loop)
-        elif self._loop() is not loop:
-            raise PancakeError(_OTHER_LOOP_MESSAGE)
-
-    async def aclose(self) -> None:
-        """Refuse further requests, and close the `httpx.AsyncClient` if the SDK created it (a
-        caller's client is left open for its owner)."""
-        if self.closed:
-            return
-        self.closed = True
-        if self.owned:
-            await self.http_client.aclose()
-
-
-def _aiohttp_cause(error: BaseException) -> BaseException | None:
-    """The aiohttp exception behind an httpx error raised by httpx-aiohttp's transport, if any."""
-    aiohttp = sys.modules.get("aiohttp")
-    cause: BaseException | None = error.__cause__
-    client_error: type[BaseException] | None = getattr(aiohttp, "ClientError", None)
-    if client_error is None or not isinstance(cause, client_error):
-        return None
-    return cause
-
-
-def _unmapped_engine_error(error: Exception, secrets: tuple[str, ...]) -> httpx.HTTPError | None:
-    """An aiohttp error that httpx-aiohttp let through unmapped, as the httpx error httpx's own
-    engine raises for the same fault (its text redacted); `None` for any other exception.
-
-    httpx-aiohttp maps only some aiohttp errors: a malformed answer, for one, comes out as
-    `aiohttp.ClientResponseError`, whose text holds the whole URL, API key included. It stands
-    in as the `__cause__` (the aiohttp error itself is not chained: it would show the key).
-    """
-    client_error = getattr(sys.modules.get("aiohttp"), "ClientError", None)
-    if client_error is None or not isinstance(error, client_error):
-        return None
-    return httpx.RemoteProtocolError(redact_text(str(error) or type(error).__name__, secrets))
-
-
-def _is_timeout(error: httpx.HTTPError) -> bool:
-    # httpx-aiohttp maps every aiohttp ClientConnectionError (a reset connection too) to
-    # httpx.ConnectTimeout, so its own exception says whether time ran out.
-    cause = _aiohttp_cause(error)
-    if cause is not None:
-        return isinstance(cause, TimeoutError)
-    return isinstance(error, httpx.TimeoutException)
-
-
-def _connection_never_made(error: BaseException | None) -> bool:
-    """Whether an httpx error proves the request never reached the server (safe to resend)."""
-    if not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return False
-    cause = _aiohttp_cause(error)
-    if cause is None:
-        return True
-    aiohttp = sys.modules["aiohttp"]
-    # ConnectionTimeoutError (aiohttp 3.10+): the connection could not be made in time.
-    never_connected = (
-        aiohttp.ClientConnectorError,
-        getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError),
-    )
-    return isinstance(cause, never_connected)
 
 
 def _describe(error: BaseException) -> str:
@@ -454,12 +276,7 @@ class Transport:
         the JSON body. A POST gets an `Idempotency-Key` (`idempotency_key` or a new UUID).
         """
         request = self._build(method, path, params, json, idempotency_key)
-        try:
-            response = await self._attempt(request)
-        except APIError as error:
-            if self.max_retries == 0 or not self._should_retry(error):
-                raise
-            response = await self._retry(request, error)
+        response = await self._send(request)
         return self._decode(response, cast_to)
 
     def _build(
@@ -494,11 +311,6 @@ class Transport:
             response = await self.pool.send(request)
         except httpx.HTTPError as error:
             failure: APIError = self._connection_error(request, error)
-        except Exception as error:
-            substitute = _unmapped_engine_error(error, self._secrets)
-            if substitute is None:
-                raise
-            failure = self._connection_error(request, substitute)
         else:
             if debug:
                 logger.debug(
@@ -511,13 +323,13 @@ class Transport:
             if response.status_code < 300:
                 return response
             failure = self._status_error(response)
-        # Raised here, outside the `except` blocks, so that the exception being handled is not
+        # Raised here, outside the `except` block, so that the exception being handled is not
         # chained as `__context__` a second time; its own chain has had the key taken out.
         raise failure
 
     def _connection_error(self, request: httpx.Request, error: httpx.HTTPError) -> APIError:
         kind, error_class = "Connection error", APIConnectionError
-        if _is_timeout(error):
+        if isinstance(error, httpx.TimeoutException):
             kind, error_class = "Request timed out", APITimeoutError
         failure = error_class(request, self._connection_message(kind, request, error))
         failure.__cause__ = error
@@ -530,36 +342,20 @@ class Transport:
 
     # -- retries ----------------------------------------------------------------------------
 
-    async def _retry(self, request: httpx.Request, first_error: APIError) -> httpx.Response:
-        """Retry `request` under tenacity, its first attempt having failed with `first_error`.
-
-        The first attempt runs outside tenacity, which keeps the common case (success at once)
-        cheap; tenacity is handed that attempt's outcome as its attempt 1 and drives everything
-        from there: the retry decision, the wait, the log line, the stop.
-        """
-        outcomes = [first_error]
-
-        async def attempt() -> httpx.Response:
-            if outcomes:
-                raise outcomes.pop()
-            return await self._attempt(request)
-
-        return await self._retrying()(attempt)
-
-    def _retrying(self) -> AsyncRetrying:
-        # Imported on the first retry: most programs never need it, and importing it costs
-        # more than anything else in this module.
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-        # A fresh object per call: tenacity keeps its per-call state on the object.
-        return AsyncRetrying(
-            sleep=self.sleep,
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception(self._should_retry),
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, retrying as the policy says; raise the last failure."""
+        retry_number = 0
+        while True:
+            try:
+                return await self._attempt(request)
+            except APIError as error:
+                failure = error
+            if retry_number >= self.max_retries or not self._should_retry(failure):
+                raise failure
+            wait = self._wait(failure, retry_number)
+            self._log_retry(failure, retry_number, wait)
+            await self.sleep(wait)
+            retry_number += 1
 
     @staticmethod
     def _should_retry(error: BaseException) -> bool:
@@ -575,29 +371,28 @@ class Transport:
                 return error.status_code in POST_RETRYABLE_STATUSES
             return error.status_code in RETRYABLE_STATUSES
         if isinstance(error, APIConnectionError):
-            return error.request.method != "POST" or _connection_never_made(error.__cause__)
+            # A POST is resent only when it cannot have reached the server.
+            never_made = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+            return error.request.method != "POST" or isinstance(error.__cause__, never_made)
         return False
 
     @staticmethod
-    def _wait(retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
+    def _wait(error: APIError, retry_number: int) -> float:
+        """The server's `Retry-After` when it is usable, else the backoff of `retry_number`."""
         retry_after = error.retry_after if isinstance(error, APIStatusError) else None
         if retry_after is not None and 0 < retry_after <= MAX_RETRY_AFTER:
             return retry_after
-        return backoff_delay(retry_state.attempt_number - 1)
+        return backoff_delay(retry_number)
 
-    def _log_retry(self, retry_state: RetryCallState) -> None:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if not isinstance(error, APIError):
-            return
+    def _log_retry(self, error: APIError, retry_number: int, wait: float) -> None:
         logger.info(
             "Retrying %s %s (attempt %d of %d) after %s; waiting %.2f s",
             error.request.method,
             redact_url(error.request.url.path),
-            retry_state.attempt_number + 1,
+            retry_number + 2,
             self.max_retries + 1,
             _describe(error),
-            retry_state.upcoming_sleep,
+            wait,
         )
 
     # -- answers ----------------------------------------------------------------------------
