@@ -14,7 +14,9 @@ PancakeError
 ```
 
 Every URL an error holds or shows has its API key replaced by `***`: `error.request` is a copy of
-the request that was sent, with `api_key=***`.
+the request that was sent, with `api_key=***`. So do the exceptions chained to it (`__cause__`,
+`__context__`, httpx's own with their `.request.url`), and a status error's `body`, `details` and
+`response` when the server echoed the key.
 
 Example:
 

@@ -167,7 +167,7 @@ def test_the_surfaces_compared_are_the_full_ones() -> None:
     assert {"__init__", "with_options", "close", "__enter__", "__exit__", "webhooks"} <= (
         client_names
     )
-    assert len(webhook_names - {"__init__"}) == 16  # the 16 operations of CONTRACT section 2
+    assert len(webhook_names - {"__init__"}) == 16  # the 16 operations of the API
 
 
 def test_the_sync_walks_are_plain_iterators_with_close() -> None:
