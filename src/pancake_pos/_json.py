@@ -1,9 +1,9 @@
 """Parsing JSON answers: orjson when it is installed (extra `speedups`), else the standard library.
 
 Parsing is most of the cost of reading a page of deliveries, and orjson does it several times
-faster than `json.loads` (BENCHMARKS.md has the numbers). Both raise a `ValueError` subclass for text that is not JSON; orjson is stricter
-(no `NaN`, integers of at most 64 bits), which only turns more bad answers into
-`APIResponseValidationError`.
+faster than `json.loads` (BENCHMARKS.md has the numbers). Both raise a `ValueError` subclass for
+text that is not JSON; orjson is stricter (no `NaN`, integers of at most 64 bits), which only
+turns more bad answers into `APIResponseValidationError`.
 
 >>> loads(b'{"deleted_count": 3}')
 {'deleted_count': 3}
