@@ -159,6 +159,7 @@ def test_an_interrupt_at_any_line_of_the_hand_over_leaves_a_closable_client(
     loop_thread = client._loop_thread
     target = type(loop_thread).run.__code__
     interrupted = 0
+    previous = sys.gettrace()  # a coverage tool's tracer, say: put back after each round
     for line in lines_of(type(loop_thread).run):
 
         def tracer(frame: FrameType, event: str, arg: Any, line: int = line) -> Any:
@@ -167,7 +168,7 @@ def test_an_interrupt_at_any_line_of_the_hand_over_leaves_a_closable_client(
 
             def local(frame: FrameType, event: str, arg: Any) -> Any:
                 if event == "line" and frame.f_lineno == line:
-                    sys.settrace(None)
+                    sys.settrace(previous)
                     raise KeyboardInterrupt
                 return local
 
@@ -179,7 +180,7 @@ def test_an_interrupt_at_any_line_of_the_hand_over_leaves_a_closable_client(
         except KeyboardInterrupt:
             interrupted += 1
         finally:
-            sys.settrace(None)
+            sys.settrace(previous)
 
     closer = threading.Thread(target=client.close, daemon=True)
     closer.start()
