@@ -16,6 +16,7 @@ __all__ = [
     "PAGE_MARKER",
     "PAGE_NUMBER_MARKER",
     "WEBHOOK_ID",
+    "YEAR_MARKER",
     "delivery",
     "delivery_page_bytes",
     "page_template",
@@ -28,6 +29,9 @@ PAGE_MARKER = "PPPPPPPP"
 """Stands for the page number inside delivery ids of a page template (8 digits, zero-padded)."""
 PAGE_NUMBER_MARKER = "NNNNNNNN"
 """Stands for the page's `page_number` in a page template (a plain JSON number once replaced)."""
+YEAR_MARKER = "YYYY"
+"""Stands for the year of the deliveries' `created_at` in a page template: `9999 - page_number`,
+so that later pages hold older deliveries, newest first like the API."""
 
 _EVENTS = ("order.created", "order.status_changed", "customer.updated", "inventory.updated")
 
@@ -127,9 +131,13 @@ def delivery_page_bytes(count: int = 100) -> bytes:
 
 def page_template(count: int, page_size: int, total: int) -> bytes:
     """A page of `count` deliveries whose ids hold `PAGE_MARKER` (replace it with the page
-    number, zero-padded to 8 digits) and whose `page_number` is `PAGE_NUMBER_MARKER`.
+    number, zero-padded to 8 digits), whose `page_number` is `PAGE_NUMBER_MARKER`, and whose
+    `created_at` years are `YEAR_MARKER` (see there); newest first within the page.
     """
     data = [delivery(f"dlv_{PAGE_MARKER}_{index:03d}", index) for index in range(count)]
+    for index, item in enumerate(data):
+        minute, second = divmod(3599 - index, 60)
+        item["created_at"] = f"{YEAR_MARKER}-04-29T10:{minute:02d}:{second:02d}Z"
     body = _page(data, 1, page_size, total)
     return body.replace(b'"page_number":1,', f'"page_number":{PAGE_NUMBER_MARKER},'.encode())
 

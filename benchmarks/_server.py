@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 from ._payloads import (
     PAGE_MARKER,
     PAGE_NUMBER_MARKER,
+    YEAR_MARKER,
     delivery_page_bytes,
     page_template,
     webhook_bytes,
@@ -104,8 +105,10 @@ class CannedServer:
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = page_template(count, page_size, total)
-        body = template.replace(PAGE_MARKER.encode(), b"%08d" % page_number).replace(
-            PAGE_NUMBER_MARKER.encode(), b"%d" % page_number
+        body = (
+            template.replace(PAGE_MARKER.encode(), b"%08d" % page_number)
+            .replace(PAGE_NUMBER_MARKER.encode(), b"%d" % page_number)
+            .replace(YEAR_MARKER.encode(), b"%04d" % (9999 - page_number))
         )
         return http_response(body)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import CodegenError, generate, spec_copy
+from codegen.constants import generate_constants
 from codegen.render import REPO_ROOT
 
 __all__ = ["main"]
@@ -22,6 +23,7 @@ __all__ = ["main"]
 DEFAULT_SPEC = REPO_ROOT / "openapi" / "pancake-pos-webhooks.yaml"
 DEFAULT_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "models.py"
 DEFAULT_SPEC_COPY = REPO_ROOT / "src" / "pancake_pos" / "sandbox" / "openapi.json"
+CONSTANTS_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "_constants.py"
 MAX_DIFF_LINES = 60
 
 
@@ -47,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = [(args.output, generate(args.spec)), (args.spec_copy, spec_copy(args.spec))]
+        outputs.append((CONSTANTS_OUTPUT, generate_constants(args.spec)))
     except CodegenError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ it. The cattrs exception it replaces is kept as ``__cause__``.
 
 Hooks are built by cattrs once per class (``make_dict_structure_fn``/``make_dict_unstructure_fn``)
 the first time the class is converted, and cached for every later call (building them all at
-import would cost every user of the SDK about 12 ms of start-up).
+import would slow down the start-up of every program that imports the SDK).
 
 Example:
     >>> from pancake_pos.models import ClearHistoryResult, WebhookEventPayload

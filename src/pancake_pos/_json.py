@@ -1,10 +1,9 @@
 """Parsing JSON answers: orjson when it is installed (extra `speedups`), else the standard library.
 
-Parsing is most of the cost of reading a page of deliveries: for a 100-delivery page (65 KB),
-`json.loads` takes about two thirds of the decoding time, and orjson about a quarter of that (see
-BENCHMARKS.md). Both raise a `ValueError` subclass for text that is not JSON; orjson is stricter
-(no `NaN`, integers of at most 64 bits), which only turns more bad answers into
-`APIResponseValidationError`.
+Parsing is most of the cost of reading a page of deliveries, and orjson does it several times
+faster than `json.loads` (BENCHMARKS.md has the numbers). Both raise a `ValueError` subclass for
+text that is not JSON; orjson is stricter (no `NaN`, integers of at most 64 bits), which only
+turns more bad answers into `APIResponseValidationError`.
 
 >>> loads(b'{"deleted_count": 3}')
 {'deleted_count': 3}

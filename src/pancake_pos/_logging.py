@@ -26,8 +26,11 @@ __all__ = [
     "configure_logging_from_env",
     "install_httpx_redaction",
     "logger",
+    "redact_data",
+    "redact_request",
     "redact_text",
     "redact_url",
+    "scrub_exception_chain",
 ]
 
 logger = logging.getLogger("pancake_pos")
@@ -36,25 +39,124 @@ logger = logging.getLogger("pancake_pos")
 REDACTED = "***"
 
 _API_KEY_PARAM = re.compile(r"(api_key=)[^&#\s'\"<>]*", re.IGNORECASE)
+_USERINFO_PASSWORD = re.compile(r"(//[^/?#@:\s]*:)[^/?#@\s]*@")
+_UNREDACTED_KEY = re.compile(r"api_key=(?!\*\*\*)[^&#\s'\"<>\\]", re.IGNORECASE)
 _HANDLER_NAME = "pancake_pos.env"
 
 
 def redact_url(url: httpx.URL | str) -> str:
-    """Return `url` as a string with the value of its `api_key` query parameter replaced by `***`.
+    """Return `url` as a string with the value of its `api_key` query parameter, and a password
+    in it, replaced by `***`.
 
     >>> redact_url("http://127.0.0.1:8765/api/v1/shops/s/webhooks?api_key=k")
     'http://127.0.0.1:8765/api/v1/shops/s/webhooks?api_key=***'
+    >>> redact_url("https://user:pw@pos.example.com/api/v1")
+    'https://user:***@pos.example.com/api/v1'
     """
-    return _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, str(url))
+    text = _USERINFO_PASSWORD.sub(r"\g<1>" + REDACTED + "@", str(url))
+    return _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, text)
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Return `text` with every `api_key=...` value and every literal secret replaced by `***`."""
-    text = _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, text)
+    """Return `text` with every literal secret and every `api_key=...` value replaced by `***`."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    return text
+    return _API_KEY_PARAM.sub(r"\g<1>" + REDACTED, text)
+
+
+def redact_data(value: Any, secrets: tuple[str, ...] = ()) -> Any:
+    """A copy of decoded JSON `value` with every string passed through `redact_text()`."""
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {
+            redact_text(key, secrets) if isinstance(key, str) else key: redact_data(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_data(item, secrets) for item in value]
+    return value
+
+
+def redact_request(request: httpx.Request) -> httpx.Request:
+    """A copy of `request` whose URL shows `api_key=***` (headers and body kept)."""
+    url = redact_url(request.url)
+    if url == str(request.url):
+        return request
+    try:
+        content: bytes | None = request.content
+    except httpx.RequestNotRead:
+        content = None
+    return httpx.Request(
+        request.method,
+        url,
+        headers=request.headers,
+        content=content,
+        extensions=request.extensions,
+    )
+
+
+def scrub_exception_chain(error: BaseException, secrets: tuple[str, ...]) -> None:
+    """Take the key out of every exception chained to `error` (causes, contexts, groups).
+
+    Error trackers record chained exceptions, and httpx's own carry the request, whose URL
+    holds the key. Each link's `args`, notes and `.request` are redacted in place; a link whose
+    text still shows a secret after that is cut from the chain.
+    """
+    seen = {id(error)}
+    pending: list[tuple[BaseException, BaseException]] = [
+        (error, linked) for linked in _links(error)
+    ]
+    while pending:
+        parent, link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        _scrub(link, secrets)
+        if _shows_secret(link, secrets):
+            _unlink(parent, link)
+            continue
+        pending.extend((link, linked) for linked in _links(link))
+
+
+def _links(error: BaseException) -> list[BaseException]:
+    linked = [item for item in (error.__cause__, error.__context__) if item is not None]
+    if isinstance(error, BaseExceptionGroup):
+        linked.extend(error.exceptions)
+    return linked
+
+
+def _scrub(error: BaseException, secrets: tuple[str, ...]) -> None:
+    if not isinstance(error, BaseExceptionGroup):  # a group's text is its message, kept apart
+        error.args = tuple(redact_data(arg, secrets) for arg in error.args)
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        error.__notes__ = [redact_data(note, secrets) for note in notes]
+    if isinstance(error, httpx.RequestError | httpx.HTTPStatusError):
+        try:
+            request = error.request
+        except RuntimeError:  # an httpx error raised without a request
+            return
+        error.request = redact_request(request)
+
+
+def _shows_secret(error: BaseException, secrets: tuple[str, ...]) -> bool:
+    try:
+        text = f"{error}{error!r}"
+    except Exception:  # an exception that cannot be shown shows nothing
+        return False
+    return any(secret and secret in text for secret in secrets) or bool(
+        _UNREDACTED_KEY.search(text)
+    )
+
+
+def _unlink(parent: BaseException, link: BaseException) -> None:
+    if parent.__cause__ is link:
+        parent.__cause__ = None
+    if parent.__context__ is link:
+        parent.__context__ = None
+        parent.__suppress_context__ = True
 
 
 def _redact_arg(value: object) -> object:

@@ -1,30 +1,23 @@
 """Walking the delivery history page by page: `iter_delivery_pages()` and `iter_deliveries()`.
 
+The history is newest first, so while a walk runs new deliveries arrive at the head and push
+older ones onto later pages. A walk keeps a `Watermark` (the oldest `created_at` yielded, and the
+ids yielded at that timestamp) and yields only what lies behind it: each delivery that existed
+when the walk began, once, in order, in constant memory, however many pages arrive meanwhile.
+
 The sync facade's iterators (`DeliveryPageIterator`, `DeliveryIterator`) are plain iterators over
-the async page iterator: one trip to the client's loop per page, so paging, dedupe and the stop
-rules are the same code.
+the async page iterator: one trip to the client's loop per page, so the paging and stop rules
+are the same code.
 
-The history is newest first, so while a walk runs, new deliveries arrive at the head and push
-older ones down: the last deliveries of page *n* show up again at the top of page *n + 1*. The
-walk therefore remembers the ids of the last two pages it fetched (at most 200 ids, whatever the
-length of the history) and leaves out any delivery it has already yielded. That covers up to two
-pages' worth of new deliveries between two fetches.
-
-Both iterators are plain async iterators rather than async generators: they hold no connection
-and start no task, so breaking out of an `async for` leaves nothing to clean up (an abandoned
-async generator would have the event loop schedule an `aclose()` task for it).
-
-Example:
-
-    pages = AsyncDeliveryPageIterator(fetch_page, {"status": "failed", "page_size": 100})
-    async for delivery in AsyncDeliveryIterator(pages):
-        print(delivery.id)
+Both async iterators are plain async iterators rather than async generators: they hold no
+connection and start no task, so breaking out of an `async for` leaves nothing to clean up (an
+abandoned async generator would have the event loop schedule an `aclose()` task for it).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -40,22 +33,61 @@ __all__ = [
     "DeliveryPageIterator",
     "FetchPage",
     "RunOnLoop",
+    "Watermark",
 ]
 
 FetchPage = Callable[[dict[str, Any]], Awaitable[DeliveryPage]]
 """Fetches one page given the query parameters (filters, `page_size` and `page_number`)."""
 
-_REMEMBERED_PAGES = 2
+
+class Watermark:
+    """Where a walk has got to: the oldest `created_at` yielded so far, and the ids yielded at
+    that very timestamp.
+
+    The history is newest first, so everything the walk still has to yield is older than the
+    watermark, or shares its timestamp without being among the ids seen there. Anything newer
+    arrived after the walk began (or was yielded already) and is left out. Memory stays
+    constant: only the ids sharing one timestamp are kept, whatever the length of the history,
+    and the order a server gives equal timestamps does not matter.
+    """
+
+    __slots__ = ("created_at", "ids")
+
+    def __init__(self) -> None:
+        self.created_at: datetime.datetime | None = None
+        self.ids: set[str] = set()
+
+    def is_behind(self, delivery: WebhookDelivery) -> bool:
+        """Whether `delivery` is still to be yielded (older than the watermark, or at its
+        timestamp and not yet seen)."""
+        if self.created_at is None:
+            return True
+        if delivery.created_at == self.created_at:
+            return delivery.id not in self.ids
+        return delivery.created_at < self.created_at
+
+    def advance(self, delivery: WebhookDelivery) -> None:
+        """Move the watermark to `delivery`, which is being yielded."""
+        if self.created_at is None or delivery.created_at < self.created_at:
+            self.created_at = delivery.created_at
+            self.ids = {delivery.id}
+        else:
+            self.ids.add(delivery.id)
 
 
 class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
     """An async iterator of `DeliveryPage`, fetching page 1, 2, ... one at a time, on demand.
 
+    A walk is a snapshot of the history as it stood when the walk began: every delivery that
+    existed then is yielded once, in order, and none that arrived later, however many arrive
+    while it runs (they push older deliveries onto later pages). A page's `data` leaves out
+    deliveries already yielded or newer than the walk; a page left with nothing to yield is
+    skipped, and the walk goes on to the next one.
+
     It stops after the last page: the page numbered `total_pages`, or, when the server leaves
-    the totals out, an empty page or one shorter than its `page_size`. A page's `data` leaves out
-    deliveries already yielded; a later page left with nothing new is skipped. An error while
-    fetching a page is raised from `__anext__` (the pages before it were already yielded);
-    iterating again retries that page.
+    the totals out, an empty page or one shorter than its `page_size`. An error while fetching
+    a page is raised from `__anext__` (the pages before it were already yielded); iterating
+    again retries that page.
 
     Example:
 
@@ -63,13 +95,14 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
             print(page.page_number, len(page.data))
     """
 
-    __slots__ = ("_done", "_fetch", "_next_page_number", "_params", "_seen")
+    __slots__ = ("_done", "_fetch", "_last_ids", "_next_page_number", "_params", "_watermark")
 
     def __init__(self, fetch: FetchPage, params: dict[str, Any]) -> None:
         self._fetch = fetch
         self._params = params
         self._next_page_number = 1
-        self._seen: deque[frozenset[str]] = deque(maxlen=_REMEMBERED_PAGES)
+        self._watermark = Watermark()
+        self._last_ids: tuple[str, str] | None = None
         self._done = False
 
     def __aiter__(self) -> AsyncDeliveryPageIterator:
@@ -80,10 +113,10 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
             page_number = self._next_page_number
             page = await self._fetch({**self._params, "page_number": page_number})
             self._next_page_number += 1
-            ids = frozenset(delivery.id for delivery in page.data)
             fresh = self._fresh(page.data)
-            self._done = self._is_last(page, page_number, repeated=bool(self._seen) and not fresh)
-            self._seen.append(ids)
+            self._done = self._is_last(page, page_number, stalled=not fresh)
+            if page.data:
+                self._last_ids = (page.data[0].id, page.data[-1].id)
             if len(fresh) == len(page.data):
                 if fresh or page_number == 1:
                     return page
@@ -95,28 +128,28 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
         """End the walk: later iterations stop at once. Nothing else needs releasing."""
         self._done = True
 
-    def _already_seen(self, delivery_id: str) -> bool:
-        return any(delivery_id in ids for ids in self._seen)
-
     def _fresh(self, deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
-        """The deliveries not yielded yet, in order: neither on a remembered page nor earlier on
-        this one (a server may list the same delivery twice on one page)."""
+        """The deliveries of a page still to be yielded, in order; the watermark moves past
+        them."""
         fresh: list[WebhookDelivery] = []
-        taken: set[str] = set()
         for delivery in deliveries:
-            if delivery.id not in taken and not self._already_seen(delivery.id):
-                taken.add(delivery.id)
+            if self._watermark.is_behind(delivery):
+                self._watermark.advance(delivery)
                 fresh.append(delivery)
         return fresh
 
-    @staticmethod
-    def _is_last(page: DeliveryPage, page_number: int, *, repeated: bool) -> bool:
+    def _is_last(self, page: DeliveryPage, page_number: int, *, stalled: bool) -> bool:
         if not page.data:
             return True
+        if page.page_number != page_number:
+            return True  # the server ignores page_number: it would send the same page forever
         if page.total_pages is not None:
             return page_number >= page.total_pages
-        # Without totals, a server that ignores page_number would send page 1 forever.
-        return repeated or len(page.data) < page.page_size
+        if len(page.data) < page.page_size:
+            return True
+        # Without totals, a page with nothing new that repeats the page before it means a
+        # server that ignores page_number while echoing it.
+        return stalled and self._last_ids == (page.data[0].id, page.data[-1].id)
 
 
 class AsyncDeliveryIterator(AsyncIterator[WebhookDelivery]):

@@ -1,38 +1,11 @@
 """`PancakeClient`: the synchronous facade that drives `AsyncPancakeClient`.
 
-The facade holds no transport of its own. It runs the async core on an event loop of its own,
-in a daemon thread it owns: each sync call hands the matching coroutine to that loop and waits
-for its result. So it works in a plain script, where a loop is already running (a notebook, an
-async test), and from many threads at once sharing one client.
-
-Each call crosses to the loop in one hop: `loop.call_soon_threadsafe()` queues it, and the
-caller then waits once, on a `concurrent.futures.Future` the loop completes (the scheme of
-`asyncio.run_coroutine_threadsafe`, written out here so that the loop can count the calls it
-runs). DESIGN.md named anyio's `BlockingPortal` for this; we deviate because
-`BlockingPortal.start_task_soon()` blocks the caller twice per call: once until the loop has
-*started* the task (a full thread round trip), then for the result. On the 2-core test VM a
-call that does nothing cost 130 µs through the portal and 97 µs in one hop, and
-`benchmarks/bench_facade.py` (`get_by_id` against a loopback server that answers at once, async
-call about 555 µs) went from 1,010-1,020 µs (1.79-1.83x the async call) to 810-820 µs
-(1.43-1.47x). What is left is the two thread wake-ups any hand-over between threads needs (to
-the loop, and back), and the call itself running slower on a loop woken from another thread
-(555-650 µs median there, against 530 µs for the same call made on one thread); the caller's
-own Python work is under 30 µs a call (cProfile, its overhead included). The 1.25x goal would
-need calls that do not cross threads, which a loop of its own (usable under a running loop and
-from any thread) does not allow.
-
-What the portal used to give is kept here: `stop()` refuses new calls, waits for the hand-overs
-under way (so it never ends the loop under one), lets every call already started run to its end,
-closes the async client on the loop and joins the thread; a `KeyboardInterrupt` while waiting
-cancels the call's task on the loop; a call runs in a copy of the caller's context with
-sniffio's library set to asyncio, as the portal ran it; a call from the loop thread itself raises
-instead of hanging.
-
-The facade starts that thread itself, as a daemon, rather than using
-`anyio.from_thread.start_blocking_portal()`: that helper is a context manager (a client is
-closed by `close()`, or never), and older anyio releases run its loop in a thread-pool worker
-that the interpreter waits for at exit. A client nobody closed must never keep a script from
-exiting. The loop itself is run by `anyio.run()` (asyncio backend).
+The facade holds no transport of its own: each sync call runs the matching async method on an
+event loop of its own, in a daemon thread (`EventLoopThread`), and waits for its result. So it
+works in a plain script, where a loop is already running (a notebook, an async test), and from
+many threads at once sharing one client. `close()` refuses new calls, lets every call already
+started run to its end, closes the async client on the loop and joins the thread. A
+`KeyboardInterrupt` while waiting cancels the call on the loop.
 
 Example:
 
@@ -40,29 +13,24 @@ Example:
 
     with PancakeClient() as client:        # reads PANCAKE_API_KEY / PANCAKE_SHOP_ID
         for delivery in client.webhooks.iter_deliveries(status="failed"):
-            client.webhooks.retry_delivery(delivery.id)
+            print(delivery.id, delivery.failure_reason)
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
-import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Future
 from functools import cached_property, partial
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-import anyio
 import httpx
-import sniffio
 
-from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncPancakeClient
+from ._base_client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseClient
+from ._client import AsyncPancakeClient
+from ._loop_thread import EventLoopThread, LoopRuntime, close_on_loop
+from ._transport import Transport
 from ._types import TimeoutLike
-from .errors import PancakeError
 from .resources.webhooks import Webhooks
 
 __all__ = ["PancakeClient"]
@@ -70,166 +38,8 @@ __all__ = ["PancakeClient"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_thread_numbers = itertools.count(1)
 
-
-class _EventLoopThread:
-    """An asyncio event loop in a daemon thread, to which other threads hand calls.
-
-    `run()` may be called from any thread but the loop's own. `stop()` refuses new calls, lets
-    the calls already handed over finish, runs the `at_stop` coroutine (closing the async client)
-    on the loop, ends the loop and joins the thread.
-    """
-
-    _loop: asyncio.AbstractEventLoop
-    _stop_requested: asyncio.Event
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._submitted = threading.Condition(self._lock)
-        self._submitting = 0
-        self._stopping = False
-        self._failure: BaseException | None = None
-        # The calls started on the loop and not yet ended (touched on the loop thread only).
-        self._calls: set[asyncio.Task[Any]] = set()
-        self.at_stop: Callable[[], Awaitable[None]] | None = None
-        started: Future[None] = Future()
-        self._thread = threading.Thread(
-            target=self._main,
-            args=(started,),
-            name=f"pancake-pos-loop-{next(_thread_numbers)}",
-            daemon=True,
-        )
-        self._thread.start()
-        started.result()
-
-    @property
-    def stopping(self) -> bool:
-        """Whether `stop()` (or `request_stop()`) was called: new calls are refused."""
-        return self._stopping
-
-    def _main(self, started: Future[None]) -> None:
-        try:
-            anyio.run(self._serve, started)
-        except BaseException as error:  # reported by the constructor or by stop()
-            if started.done():
-                self._failure = error
-            else:
-                started.set_exception(error)
-
-    async def _serve(self, started: Future[None]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_requested = asyncio.Event()
-        started.set_result(None)
-        try:
-            await self._stop_requested.wait()
-            # Every call handed over before the stop request was queued on the loop before it,
-            # so it is in `_calls` by now (or was cancelled before it started): let them end.
-            while self._calls:
-                await asyncio.wait(set(self._calls))
-        finally:
-            if self.at_stop is not None:
-                with anyio.CancelScope(shield=True):
-                    await self.at_stop()
-
-    def run(self, function: Callable[[], Awaitable[T]]) -> T:
-        """Run `function()` on the loop and return its result (or raise its exception).
-
-        One hop: the call is queued on the loop with `call_soon_threadsafe` and this thread
-        waits once, for the result. Raises `PancakeError` once the loop is stopping. A
-        `KeyboardInterrupt` while waiting cancels the call on the loop.
-        """
-        if threading.get_ident() == self._thread.ident:
-            raise RuntimeError("A PancakeClient cannot be called from its own event loop thread.")
-        future: Future[T] = Future()
-        with self._lock:
-            if self._stopping:
-                raise PancakeError(_CLOSED)
-            self._submitting += 1
-        # Counted while the call is being queued, so that stop() queues its request behind it
-        # and never ends the loop under a hand-over (which would leave this thread waiting).
-        try:
-            self._loop.call_soon_threadsafe(self._start, function, future)
-        finally:
-            with self._lock:
-                self._submitting -= 1
-                if self._submitting == 0:
-                    self._submitted.notify_all()
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
-
-    def _start(self, function: Callable[[], Awaitable[T]], future: Future[T]) -> None:
-        """On the loop: start a call handed over by `run()`, unless its caller gave up."""
-        if future.cancelled():
-            return
-        # As anyio's portal does: the task runs in a copy of the caller's context, which may
-        # name another async library (a caller inside trio).
-        sniffio.current_async_library_cvar.set("asyncio")
-        task = self._loop.create_task(_await(function))
-        self._calls.add(task)
-        task.add_done_callback(partial(self._finish, future))
-        future.add_done_callback(partial(self._cancel, task))
-
-    def _finish(self, future: Future[T], task: asyncio.Task[T]) -> None:
-        """On the loop: hand the ended call's outcome to the thread waiting for it."""
-        self._calls.discard(task)
-        if task.cancelled():
-            future.cancel()
-            exception = None
-        else:
-            exception = task.exception()  # retrieved even if nobody waits any more
-        if not future.set_running_or_notify_cancel():
-            return
-        if exception is not None:
-            future.set_exception(exception)
-        else:
-            future.set_result(task.result())
-
-    def _cancel(self, task: asyncio.Task[Any], future: Future[Any]) -> None:
-        """In the thread that cancelled `future` (a `KeyboardInterrupt`): cancel its task."""
-        if future.cancelled() and not task.done():
-            with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has ended meanwhile
-                self._loop.call_soon_threadsafe(task.cancel)
-
-    def request_stop(self) -> None:
-        """Start stopping; do not wait for the loop to end (safe in a finalizer, in any thread).
-
-        New calls are refused from now on; calls being handed over to the loop at this moment
-        (a brief wait) get in first, and run to their end.
-        """
-        with self._lock:
-            if self._stopping:
-                return
-            self._stopping = True
-            while self._submitting:
-                self._submitted.wait()
-        with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has already ended
-            self._loop.call_soon_threadsafe(self._stop_requested.set)
-
-    def stop(self) -> None:
-        """Stop the loop and join its thread; idempotent. Raises what went wrong on the loop."""
-        self.request_stop()
-        if threading.current_thread() is not self._thread:
-            self._thread.join()
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
-
-
-async def _await(function: Callable[[], Awaitable[T]]) -> T:
-    return await function()
-
-
-_CLOSED = (
-    "This PancakeClient is closed: make a new client (`with PancakeClient(...) as client:` "
-    "closes it when the block ends)."
-)
-
-
-class PancakeClient:
+class PancakeClient(BaseClient):
     """The synchronous client of the Pancake POS webhooks API, for scripts and notebooks.
 
     Same arguments, resources, method names, models and errors as `AsyncPancakeClient`, without
@@ -237,17 +47,13 @@ class PancakeClient:
     works where a loop is already running (a notebook) and from several threads at once. Close it
     (`with`, or `close()`); a client never closed still never keeps the interpreter from exiting.
 
-    Args:
-        api_key: the shop's API key; falls back to `PANCAKE_API_KEY`. Sent as the `api_key`
-            query parameter and shown nowhere (URLs read `api_key=***`).
-        shop_id: the shop's id; falls back to `PANCAKE_SHOP_ID`.
-        base_url: falls back to `PANCAKE_BASE_URL`, then `https://pos.pages.fm/api/v1`.
-        timeout: seconds, or an `httpx.Timeout` (default: 30 s, 5 s to connect).
-        max_retries: retries after a failed attempt (default 2; 0 turns retries off).
-        default_headers: extra headers sent with every request.
-        http_client: an `httpx.AsyncClient` you own (your transport, proxies, limits...): the
-            facade drives the async core, so this is an *async* client. It is used on the
-            facade's event loop thread only; the SDK never closes it.
+    Args: as `AsyncPancakeClient`. `http_client` is an *async* client (`httpx.AsyncClient`),
+    since the facade drives the async core; it is used on the facade's loop thread only, and
+    `close()` closes it there (it cannot be closed cleanly from any other loop).
+
+    A client made before `fork()` works in the child: the child's first call starts a loop
+    thread and a connection pool of its own (the parent's are left alone). A client given an
+    `http_client` raises `PancakeError` in the child instead, as that pool cannot be copied.
 
     Example:
 
@@ -258,7 +64,7 @@ class PancakeClient:
     """
 
     _async_client: AsyncPancakeClient
-    _loop_thread: _EventLoopThread
+    _runtime: LoopRuntime
     _origin: PancakeClient | None
 
     def __init__(
@@ -284,18 +90,23 @@ class PancakeClient:
                 http_client=http_client,
             )
 
-        loop_thread = _EventLoopThread()
+        loop_thread = EventLoopThread()
         try:
             async_client = loop_thread.run(create)
         except BaseException:
             loop_thread.stop()
             raise
-        loop_thread.at_stop = async_client.close
+        loop_thread.at_stop = partial(close_on_loop, async_client)
         self._async_client = async_client
-        self._loop_thread = loop_thread
+        self._runtime = LoopRuntime(loop_thread, async_client)
         self._origin = None
         # A client dropped without close(): end its loop (without blocking the collector).
-        weakref.finalize(self, loop_thread.request_stop).atexit = False
+        weakref.finalize(self, self._runtime.request_stop).atexit = False
+
+    @property
+    def _loop_thread(self) -> EventLoopThread:
+        """The loop thread of this process (a new one after `fork()`)."""
+        return self._runtime.loop_thread
 
     def _run(self, function: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the async `function` on the loop thread and wait for its result."""
@@ -304,34 +115,8 @@ class PancakeClient:
     # -- configuration ----------------------------------------------------------------------
 
     @property
-    def shop_id(self) -> str:
-        """The shop this client acts on."""
-        return self._async_client.shop_id
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL, such as `https://pos.pages.fm/api/v1`."""
-        return self._async_client.base_url
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The timeout of each attempt."""
-        return self._async_client.timeout
-
-    @property
-    def max_retries(self) -> int:
-        """How many times a failed request is retried."""
-        return self._async_client.max_retries
-
-    @property
-    def default_headers(self) -> dict[str, str]:
-        """The headers sent with every request (`User-Agent` included)."""
-        return self._async_client.default_headers
-
-    @property
-    def http_client(self) -> httpx.AsyncClient:
-        """The `httpx.AsyncClient` the async core sends through, on the facade's loop thread."""
-        return self._async_client.http_client
+    def _settings(self) -> Transport:
+        return self._async_client._transport
 
     def with_options(
         self,
@@ -359,7 +144,7 @@ class PancakeClient:
 
         copy = object.__new__(type(self))
         copy._async_client = self._loop_thread.run(copy_async_client)
-        copy._loop_thread = self._loop_thread
+        copy._runtime = self._runtime
         # Keeps the client that owns the loop alive (its finalizer would end the loop).
         copy._origin = self if self._origin is None else self._origin
         return copy
@@ -383,7 +168,8 @@ class PancakeClient:
 
         Calls still running in other threads finish first; any later call raises
         `PancakeError`. Closing twice is fine. A `with_options()` copy closes nothing (the client
-        it came from owns the loop and the pool). An `http_client` passed in is left open.
+        it came from owns the loop and the pool). An `http_client` passed in is closed too, on
+        the facade's loop, where it was used (it cannot be closed cleanly from another loop).
         """
         if self._origin is None:
             self._loop_thread.stop()
@@ -398,9 +184,3 @@ class PancakeClient:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(shop_id={self.shop_id!r}, base_url={self.base_url!r}, "
-            f"api_key='***', max_retries={self.max_retries})"
-        )

@@ -1,6 +1,6 @@
 """One API request: build it, send it through the shared pool, retry it, map errors, decode it.
 
-The retry policy (CONTRACT section 5), driven by tenacity:
+The retry policy, a plain loop in `Transport._send`:
 
 * GET, PUT and DELETE are retried on connection failures, timeouts and dropped connections, and
   on the statuses 408, 429, 500, 502, 503 and 504.
@@ -13,8 +13,10 @@ The retry policy (CONTRACT section 5), driven by tenacity:
   factor in [0.75, 1]. A longer `Retry-After` is not slept on: the error is raised at once with
   its `.retry_after` set.
 
-The API key is sent as the `api_key` query parameter and shown nowhere: URLs in log lines and
-errors go through `redact_url()`.
+The transport sees httpx's exceptions only (`_engine` maps the aiohttp engine's), and sends
+through the shared `HttpPool`. The API key is sent as the `api_key` query parameter and shown
+nowhere: URLs in log lines and errors go through `redact_url()`, and the exceptions chained to
+an error have it taken out.
 """
 
 from __future__ import annotations
@@ -25,12 +27,11 @@ import logging
 import math
 import platform
 import random
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
-from urllib.parse import quote, urlencode
+from typing import Any, Final, TypeVar, overload
+from urllib.parse import quote, quote_plus, urlencode
 
 import anyio
 import httpx
@@ -38,7 +39,9 @@ import httpx
 from ._converter import structure
 from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
 from ._json import loads as json_loads
-from ._logging import logger, redact_text, redact_url
+from ._logging import logger, redact_text, redact_url, scrub_exception_chain
+from ._paths import path, path_segment
+from ._pool import HttpPool
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -46,15 +49,10 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
-    PancakeError,
     status_error_class,
 )
 
-if TYPE_CHECKING:
-    from tenacity import AsyncRetrying, RetryCallState
-
 __all__ = [
-    "DEFAULT_MAX_CONNECTIONS",
     "MAX_RETRY_AFTER",
     "RETRYABLE_STATUSES",
     "USER_AGENT",
@@ -77,27 +75,8 @@ RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 POST_RETRYABLE_STATUSES: Final = frozenset({429, 503})
 MAX_RETRY_AFTER: Final = 60.0
 """The longest `Retry-After` (seconds) the SDK sleeps on before retrying."""
-DEFAULT_MAX_CONNECTIONS: Final = 100
-"""httpx's default pool size, used when an injected client's pool size cannot be read."""
 
 _ERROR_TEXT_LIMIT = 300
-
-
-def path_segment(value: str) -> str:
-    """Percent-encode `value` as one path segment (`/`, `?`, `#`, `%` and spaces included).
-
-    The dot segments `.` and `..` are encoded too: left as they are, the URL parser would resolve
-    them, and `/webhooks/..` would name the shop itself.
-
-    >>> path_segment("wh/1 ?")
-    'wh%2F1%20%3F'
-    >>> path_segment("..")
-    '%2E%2E'
-    """
-    encoded = quote(value, safe="")
-    if encoded in (".", ".."):
-        return encoded.replace(".", "%2E")
-    return encoded
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
@@ -140,116 +119,23 @@ def backoff_delay(retry_number: int) -> float:
     return base * random.uniform(0.75, 1.0)
 
 
-def _pool_size(http_client: httpx.AsyncClient) -> int:
-    """The most connections `http_client`'s transport opens (httpx's pool or httpx-aiohttp's)."""
-    transport = getattr(http_client, "_transport", None)
-    pool = getattr(transport, "_pool", None)
-    size = getattr(pool, "_max_connections", None)
-    if size is None:
-        limits = getattr(transport, "limits", None)
-        size = getattr(limits, "max_connections", None)
-    if isinstance(size, int) and size > 0:
-        return size
-    return DEFAULT_MAX_CONNECTIONS
-
-
-class HttpPool:
-    """The `httpx.AsyncClient` a client and all its `with_options()` copies share.
-
-    It also holds the gate: a semaphore of the pool's size that keeps the number of requests in
-    flight at or under the number of connections. httpx 0.28's pool (httpcore 1.0) slows down
-    badly when many requests queue on it (encode/httpx#3215); waiting at the gate instead keeps
-    1,000 concurrent calls fast.
-    """
-
-    __slots__ = ("_gate", "closed", "http_client", "owned")
-
-    def __init__(self, http_client: httpx.AsyncClient | None) -> None:
-        self.owned = http_client is None
-        self.http_client = httpx.AsyncClient() if http_client is None else http_client
-        self._gate = anyio.Semaphore(_pool_size(self.http_client), fast_acquire=True)
-        self.closed = False
-
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        """Send `request` once the gate lets it through, and read the whole answer."""
-        if self.closed or self.http_client.is_closed:
-            raise PancakeError(
-                "This client is closed: create a new AsyncPancakeClient (or keep the client open "
-                "with `async with` for as long as you use it)"
-            )
-        async with self._gate:
-            response = await self.http_client.send(request)
-        # httpx binds the response's stream to the response, a reference cycle: every answer
-        # (a whole page of deliveries) would wait for the cyclic garbage collector, and memory
-        # would grow with the length of a walk. The body is read; unbind it.
-        response.stream = httpx.ByteStream(response.content)
-        return response
-
-    async def aclose(self) -> None:
-        """Refuse further requests, and close the `httpx.AsyncClient` if the SDK created it (a
-        caller's client is left open for its owner)."""
-        if self.closed:
-            return
-        self.closed = True
-        if self.owned:
-            await self.http_client.aclose()
-
-
-def _aiohttp_cause(error: BaseException) -> BaseException | None:
-    """The aiohttp exception behind an httpx error raised by httpx-aiohttp's transport, if any."""
-    aiohttp = sys.modules.get("aiohttp")
-    cause: BaseException | None = error.__cause__
-    client_error: type[BaseException] | None = getattr(aiohttp, "ClientError", None)
-    if client_error is None or not isinstance(cause, client_error):
-        return None
-    return cause
-
-
-def _unmapped_engine_error(error: Exception, secrets: tuple[str, ...]) -> httpx.HTTPError | None:
-    """An aiohttp error that httpx-aiohttp let through unmapped, as the httpx error httpx's own
-    engine raises for the same fault (its text redacted); `None` for any other exception.
-
-    httpx-aiohttp maps only some aiohttp errors: a malformed answer, for one, comes out as
-    `aiohttp.ClientResponseError`, whose text holds the whole URL, API key included. It stands
-    in as the `__cause__` (the aiohttp error itself is not chained: it would show the key).
-    """
-    client_error = getattr(sys.modules.get("aiohttp"), "ClientError", None)
-    if client_error is None or not isinstance(error, client_error):
-        return None
-    return httpx.RemoteProtocolError(redact_text(str(error) or type(error).__name__, secrets))
-
-
-def _is_timeout(error: httpx.HTTPError) -> bool:
-    # httpx-aiohttp maps every aiohttp ClientConnectionError (a reset connection too) to
-    # httpx.ConnectTimeout, so its own exception says whether time ran out.
-    cause = _aiohttp_cause(error)
-    if cause is not None:
-        return isinstance(cause, TimeoutError)
-    return isinstance(error, httpx.TimeoutException)
-
-
-def _connection_never_made(error: BaseException | None) -> bool:
-    """Whether an httpx error proves the request never reached the server (safe to resend)."""
-    if not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return False
-    cause = _aiohttp_cause(error)
-    if cause is None:
-        return True
-    aiohttp = sys.modules["aiohttp"]
-    # ConnectionTimeoutError (aiohttp 3.10+): the connection could not be made in time.
-    never_connected = (
-        aiohttp.ClientConnectorError,
-        getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError),
-    )
-    return isinstance(cause, never_connected)
-
-
 def _describe(error: BaseException) -> str:
     """A short reason for a retry log line."""
     if isinstance(error, APIStatusError):
         return f"{error.status_code} {error.code or error.response.reason_phrase}".strip()
     cause = error.__cause__
     return type(cause if cause is not None else error).__name__
+
+
+def _redirect_message(response: httpx.Response) -> str:
+    """What a 3xx means here: the SDK follows no redirect, so it usually means a wrong base_url."""
+    location = response.headers.get("location")
+    if not location:
+        return "the service answered with a redirect and no Location (is base_url right?)"
+    target = redact_url(response.request.url.join(location))
+    return (
+        f"the service redirects to {target}; the SDK does not follow redirects (is base_url right?)"
+    )
 
 
 def _is_json(response: httpx.Response) -> bool:
@@ -306,7 +192,7 @@ class Transport:
         self.timeout = timeout
         self.max_retries = max_retries
         self.sleep = sleep
-        self._prefix = f"{self.base_url}/shops/{path_segment(shop_id)}"
+        self._prefix = self.base_url + path("/shops/{shop_id}", shop_id=shop_id)
         self._key_query = "?" + urlencode({"api_key": api_key})
         self._timeout = timeout.as_dict()
         # Requests are built here rather than by `http_client.build_request()` (which parses and
@@ -317,7 +203,7 @@ class Transport:
         self._headers = merged
         self._json_headers = merged.copy()
         self._json_headers["Content-Type"] = "application/json"
-        self._secrets = (api_key, path_segment(api_key), quote(api_key))
+        self._secrets = (api_key, path_segment(api_key), quote(api_key), quote_plus(api_key))
 
     @property
     def headers(self) -> dict[str, str]:
@@ -390,12 +276,7 @@ class Transport:
         the JSON body. A POST gets an `Idempotency-Key` (`idempotency_key` or a new UUID).
         """
         request = self._build(method, path, params, json, idempotency_key)
-        try:
-            response = await self._attempt(request)
-        except APIError as error:
-            if self.max_retries == 0 or not self._should_retry(error):
-                raise
-            response = await self._retry(request, error)
+        response = await self._send(request)
         return self._decode(response, cast_to)
 
     def _build(
@@ -429,28 +310,31 @@ class Transport:
         try:
             response = await self.pool.send(request)
         except httpx.HTTPError as error:
-            if _is_timeout(error):
-                message = self._connection_message("Request timed out", request, error)
-                raise APITimeoutError(request, message) from error
-            message = self._connection_message("Connection error", request, error)
-            raise APIConnectionError(request, message) from error
-        except Exception as error:
-            substitute = _unmapped_engine_error(error, self._secrets)
-            if substitute is None:
-                raise
-            message = self._connection_message("Connection error", request, substitute)
-            raise APIConnectionError(request, message) from substitute
-        if debug:
-            logger.debug(
-                "Response: %s %s -> %d (request_id=%s)",
-                request.method,
-                redact_url(request.url),
-                response.status_code,
-                response.headers.get("x-request-id"),
-            )
-        if response.status_code < 300:
-            return response
-        raise self._status_error(response)
+            failure: APIError = self._connection_error(request, error)
+        else:
+            if debug:
+                logger.debug(
+                    "Response: %s %s -> %d (request_id=%s)",
+                    request.method,
+                    redact_url(request.url),
+                    response.status_code,
+                    response.headers.get("x-request-id"),
+                )
+            if response.status_code < 300:
+                return response
+            failure = self._status_error(response)
+        # Raised here, outside the `except` block, so that the exception being handled is not
+        # chained as `__context__` a second time; its own chain has had the key taken out.
+        raise failure
+
+    def _connection_error(self, request: httpx.Request, error: httpx.HTTPError) -> APIError:
+        kind, error_class = "Connection error", APIConnectionError
+        if isinstance(error, httpx.TimeoutException):
+            kind, error_class = "Request timed out", APITimeoutError
+        failure = error_class(request, self._connection_message(kind, request, error))
+        failure.__cause__ = error
+        scrub_exception_chain(failure, self._secrets)
+        return failure
 
     def _connection_message(self, kind: str, request: httpx.Request, error: httpx.HTTPError) -> str:
         detail = redact_text(str(error) or type(error).__name__, self._secrets)
@@ -458,36 +342,20 @@ class Transport:
 
     # -- retries ----------------------------------------------------------------------------
 
-    async def _retry(self, request: httpx.Request, first_error: APIError) -> httpx.Response:
-        """Retry `request` under tenacity, its first attempt having failed with `first_error`.
-
-        The first attempt runs outside tenacity, which keeps the common case (success at once)
-        cheap; tenacity is handed that attempt's outcome as its attempt 1 and drives everything
-        from there: the retry decision, the wait, the log line, the stop.
-        """
-        outcomes = [first_error]
-
-        async def attempt() -> httpx.Response:
-            if outcomes:
-                raise outcomes.pop()
-            return await self._attempt(request)
-
-        return await self._retrying()(attempt)
-
-    def _retrying(self) -> AsyncRetrying:
-        # Imported on the first retry: most programs never need it, and importing it costs
-        # more than anything else in this module.
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-        # A fresh object per call: tenacity keeps its per-call state on the object.
-        return AsyncRetrying(
-            sleep=self.sleep,
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception(self._should_retry),
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, retrying as the policy says; raise the last failure."""
+        retry_number = 0
+        while True:
+            try:
+                return await self._attempt(request)
+            except APIError as error:
+                failure = error
+            if retry_number >= self.max_retries or not self._should_retry(failure):
+                raise failure
+            wait = self._wait(failure, retry_number)
+            self._log_retry(failure, retry_number, wait)
+            await self.sleep(wait)
+            retry_number += 1
 
     @staticmethod
     def _should_retry(error: BaseException) -> bool:
@@ -503,34 +371,34 @@ class Transport:
                 return error.status_code in POST_RETRYABLE_STATUSES
             return error.status_code in RETRYABLE_STATUSES
         if isinstance(error, APIConnectionError):
-            return error.request.method != "POST" or _connection_never_made(error.__cause__)
+            # A POST is resent only when it cannot have reached the server.
+            never_made = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+            return error.request.method != "POST" or isinstance(error.__cause__, never_made)
         return False
 
     @staticmethod
-    def _wait(retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
+    def _wait(error: APIError, retry_number: int) -> float:
+        """The server's `Retry-After` when it is usable, else the backoff of `retry_number`."""
         retry_after = error.retry_after if isinstance(error, APIStatusError) else None
         if retry_after is not None and 0 < retry_after <= MAX_RETRY_AFTER:
             return retry_after
-        return backoff_delay(retry_state.attempt_number - 1)
+        return backoff_delay(retry_number)
 
-    def _log_retry(self, retry_state: RetryCallState) -> None:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if not isinstance(error, APIError):
-            return
+    def _log_retry(self, error: APIError, retry_number: int, wait: float) -> None:
         logger.info(
             "Retrying %s %s (attempt %d of %d) after %s; waiting %.2f s",
             error.request.method,
             redact_url(error.request.url.path),
-            retry_state.attempt_number + 1,
+            retry_number + 2,
             self.max_retries + 1,
             _describe(error),
-            retry_state.upcoming_sleep,
+            wait,
         )
 
     # -- answers ----------------------------------------------------------------------------
 
     def _status_error(self, response: httpx.Response) -> APIStatusError:
+        response = self._keyless_response(response)
         content = response.content
         body: object = None
         if content:
@@ -551,6 +419,8 @@ class Transport:
             and "html" not in response.headers.get("content-type", "")
         ):
             message = " ".join(body.split())[:_ERROR_TEXT_LIMIT]
+        if 300 <= response.status_code < 400:
+            message = _redirect_message(response)
         return status_error_class(response.status_code)(
             redact_text(message or response.reason_phrase or "error", self._secrets),
             response=response,
@@ -559,6 +429,20 @@ class Transport:
             details=details,
             request_id=response.headers.get("x-request-id"),
             retry_after=parse_retry_after(response.headers),
+        )
+
+    def _keyless_response(self, response: httpx.Response) -> httpx.Response:
+        """`response`, or a copy whose body no longer holds the key when the server echoed it."""
+        text = response.content.decode("utf-8", "replace")
+        redacted = redact_text(text, self._secrets)
+        if redacted == text:
+            return response
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=redacted.encode("utf-8"),
+            request=response.request,
+            extensions=response.extensions,
         )
 
     @overload

@@ -20,8 +20,19 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._constants import (
+    DELIVERY_STATUS_FILTERS,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_PAGE_SIZE,
+    MAX_URL_LENGTH,
+    MIN_PAGE_SIZE,
+)
+
 __all__ = [
     "boolean",
+    "date",
     "date_range",
     "day",
     "delivery_filters",
@@ -39,12 +50,6 @@ __all__ = [
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_FILTER_STATUSES = ("success", "failed")
-_MAX_ID_LENGTH = 128
-_MAX_URL_LENGTH = 2048
-_MAX_DESCRIPTION_LENGTH = 500
-_MAX_IDEMPOTENCY_KEY_LENGTH = 255
-MAX_PAGE_SIZE = 100
 
 
 def _type_name(value: object) -> str:
@@ -61,13 +66,13 @@ def _text(value: object, name: str) -> str:
 
 
 def identifier(value: object, name: str) -> str:
-    """A non-empty id of at most 128 characters (it is percent-encoded into the path later)."""
+    """A non-empty id of at most `MAX_ID_LENGTH` characters (percent-encoded into paths)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_type_name(value)}")
     if not value.strip():
         raise ValueError(f"{name} must not be empty")
-    if len(value) > _MAX_ID_LENGTH:
-        raise ValueError(f"{name} must be at most {_MAX_ID_LENGTH} characters")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"{name} must be at most {MAX_ID_LENGTH} characters")
     return value
 
 
@@ -75,8 +80,8 @@ def http_url(value: object, name: str) -> str:
     """An absolute `http://` or `https://` URL with a host."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_type_name(value)}")
-    if len(value) > _MAX_URL_LENGTH:
-        raise ValueError(f"{name} must be at most {_MAX_URL_LENGTH} characters")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"{name} must be at most {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(value)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -119,11 +124,11 @@ def boolean(value: object, name: str) -> bool:
 
 
 def description(value: object, name: str) -> str:
-    """A note of at most 500 characters."""
+    """A note of at most `MAX_DESCRIPTION_LENGTH` characters."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_type_name(value)}")
-    if len(value) > _MAX_DESCRIPTION_LENGTH:
-        raise ValueError(f"{name} must be at most {_MAX_DESCRIPTION_LENGTH} characters")
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"{name} must be at most {MAX_DESCRIPTION_LENGTH} characters")
     return value
 
 
@@ -145,14 +150,15 @@ def payload(value: object, name: str) -> dict[str, Any]:
 
 
 def idempotency_key(value: object, name: str = "idempotency_key") -> str | None:
-    """`None` (the transport makes a UUID) or a non-empty key of at most 255 characters, all
+    """`None` (the transport makes a UUID) or a non-empty key of at most
+    `MAX_IDEMPOTENCY_KEY_LENGTH` characters, all
     printable ASCII (it travels as a header value: no line breaks, no control characters)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_type_name(value)}")
-    if not value or len(value) > _MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise ValueError(f"{name} must have 1 to {_MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+    if not value or len(value) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValueError(f"{name} must have 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
     if not (value.isascii() and value.isprintable()):
         raise ValueError(f"{name} must be printable ASCII (it is sent as a header value)")
     return value
@@ -165,10 +171,12 @@ def _integer(value: object, name: str) -> int:
 
 
 def page_size(value: object, name: str) -> int:
-    """An `int` from 1 to 100."""
+    """An `int` from `MIN_PAGE_SIZE` to `MAX_PAGE_SIZE` (1 to 100)."""
     number = _integer(value, name)
-    if not 1 <= number <= MAX_PAGE_SIZE:
-        raise ValueError(f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {number}")
+    if not MIN_PAGE_SIZE <= number <= MAX_PAGE_SIZE:
+        raise ValueError(
+            f"{name} must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {number}"
+        )
     return number
 
 
@@ -202,6 +210,11 @@ def _as_date(value: object, name: str) -> datetime.date:
         raise ValueError(f"{name} must be a day as 'YYYY-MM-DD', got {value!r}") from None
 
 
+def date(value: object, name: str) -> datetime.date:
+    """A day as a `datetime.date`, from a `datetime.date` or a `YYYY-MM-DD` string."""
+    return _as_date(value, name)
+
+
 def day(value: object, name: str) -> str:
     """A day as `YYYY-MM-DD`, from a `datetime.date` or such a string (`datetime` is refused)."""
     return _as_date(value, name).isoformat()
@@ -224,11 +237,14 @@ def date_range(
     )
 
 
-def delivery_status(value: object, name: str) -> str:
+def delivery_status(
+    value: object, name: str, allowed: tuple[str, ...] = DELIVERY_STATUS_FILTERS
+) -> str:
     """A status to filter on: `"success"` or `"failed"` (or the `DeliveryStatus` member)."""
     text = _text(value, name)
-    if text not in _FILTER_STATUSES:
-        raise ValueError(f"{name} must be 'success' or 'failed', got {text!r}")
+    if text not in allowed:
+        choices = " or ".join(repr(choice) for choice in allowed)
+        raise ValueError(f"{name} must be {choices}, got {text!r}")
     return text
 
 

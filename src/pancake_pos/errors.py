@@ -14,7 +14,9 @@ PancakeError
 ```
 
 Every URL an error holds or shows has its API key replaced by `***`: `error.request` is a copy of
-the request that was sent, with `api_key=***`.
+the request that was sent, with `api_key=***`. So do the exceptions chained to it (`__cause__`,
+`__context__`, httpx's own with their `.request.url`), and a status error's `body`, `details` and
+`response` when the server echoed the key.
 
 Example:
 
@@ -34,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from ._logging import redact_url
+from ._logging import redact_request
 
 __all__ = [
     "APIConnectionError",
@@ -67,24 +69,6 @@ class PancakeError(Exception):
     """
 
 
-def redacted_request(request: httpx.Request) -> httpx.Request:
-    """Return a copy of `request` whose URL shows `api_key=***` (headers and body kept)."""
-    url = redact_url(request.url)
-    if url == str(request.url):
-        return request
-    try:
-        content: bytes | None = request.content
-    except httpx.RequestNotRead:
-        content = None
-    return httpx.Request(
-        request.method,
-        url,
-        headers=request.headers,
-        content=content,
-        extensions=request.extensions,
-    )
-
-
 class APIError(PancakeError):
     """A request to the API did not give a usable answer.
 
@@ -99,7 +83,7 @@ class APIError(PancakeError):
     def __init__(self, message: str, request: httpx.Request) -> None:
         super().__init__(message)
         self.message = message
-        self.request = redacted_request(request)
+        self.request = redact_request(request)
 
 
 class APIConnectionError(APIError):
@@ -132,7 +116,9 @@ class APIStatusError(APIError):
         request_id: the `X-Request-Id` header, if any; quote it when asking for support.
         retry_after: seconds the server asked to wait (`Retry-After`), if it said.
 
-    `str(error)` reads like `404 not_found: No webhook wh_404. (request_id=req_x)`.
+    `str(error)` reads like `404 not_found: No webhook wh_404. (request_id=req_x)`; a 422 also
+    names each field problem of `details["errors"]`:
+    `422 validation_error: The request is invalid. (events[0]: ...; url: ...)`.
     """
 
     status_code: int
@@ -169,12 +155,41 @@ class APIStatusError(APIError):
         text = f"{self.status_code} {label}"
         if self.message and self.message != label:
             text = f"{text}: {self.message}"
+        problems = field_problems(self.details)
+        if problems:
+            text = f"{text} ({problems})"
         if self.request_id:
             text = f"{text} (request_id={self.request_id})"
         return text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+
+_MAX_PROBLEMS_SHOWN = 10
+
+
+def field_problems(details: object) -> str:
+    """`details.errors` of an error answer as one line: `field: message; field: message`.
+
+    >>> field_problems({"errors": [{"location": "body", "field": "url", "message": "bad"}]})
+    'url: bad'
+    """
+    errors = details.get("errors") if isinstance(details, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    shown: list[str] = []
+    for problem in errors:
+        if isinstance(problem, str):
+            shown.append(problem)
+        elif isinstance(problem, dict) and isinstance(problem.get("message"), str):
+            field = problem.get("field")
+            prefix = f"{field}: " if isinstance(field, str) and field else ""
+            shown.append(f"{prefix}{problem['message']}")
+    if len(shown) > _MAX_PROBLEMS_SHOWN:
+        more = len(shown) - _MAX_PROBLEMS_SHOWN
+        shown = [*shown[:_MAX_PROBLEMS_SHOWN], f"and {more} more"]
+    return "; ".join(shown)
 
 
 class BadRequestError(APIStatusError):

@@ -99,7 +99,7 @@ async def test_each_status_maps_to_its_class(
     assert str(error) == f"{status} {code}: It went wrong. (request_id=req_x)"
 
 
-async def test_not_found_reads_like_the_contract(
+async def test_not_found_reads_as_documented(
     client: AsyncPancakeClient, api: respx.MockRouter, payloads: Payloads
 ) -> None:
     api.get("/webhooks/wh_404").respond(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gc
 import weakref
 from collections.abc import Callable
@@ -18,6 +19,15 @@ from pancake_pos.models import DeliveryPage
 
 if TYPE_CHECKING:
     from conftest import Payloads
+
+
+def created_at(delivery_id: str) -> str:
+    """A timestamp that grows with the delivery's number, as the service's would."""
+    moment = START + datetime.timedelta(seconds=int(delivery_id.removeprefix("dlv_")))
+    return moment.isoformat()
+
+
+START = datetime.datetime(2024, 4, 1, tzinfo=datetime.UTC)
 
 
 class History:
@@ -45,7 +55,10 @@ class History:
         start = (page_number - 1) * page_size
         chosen = self.ids[start : start + page_size]
         body = self.payloads.page(
-            [self.payloads.delivery(delivery_id) for delivery_id in chosen],
+            [
+                self.payloads.delivery(delivery_id, created_at=created_at(delivery_id))
+                for delivery_id in chosen
+            ],
             page_number=page_number,
             page_size=page_size,
             total=len(self.ids) if self.with_totals else None,

@@ -7,6 +7,7 @@ API documents. All paths are under `/shops/{shop_id}`.
 `Webhooks`, the sync twin used by `PancakeClient`, forwards each call, its arguments unchanged, to
 the `AsyncWebhooks` method of the same name and runs it on the client's event loop thread; mypy
 checks every forwarded argument against the async signature, and a test compares the surfaces.
+So the async method's docstring is the one to read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _paths as paths
 from .. import _validation as check
+from .._constants import CLEAR_HISTORY_STATUSES
+from .._converter import unstructure
 from .._pagination import (
     AsyncDeliveryIterator,
     AsyncDeliveryPageIterator,
@@ -22,31 +26,34 @@ from .._pagination import (
     DeliveryPageIterator,
 )
 from .._recovery import Moment, ProgressCallback, RecoverResult, recover_events
-from .._transport import path_segment
+from .._resource import AsyncAPIResource, SyncAPIResource
 from .._types import NOT_GIVEN, DateLike, NotGiven
 from ..models import (
+    ClearHistoryRequest,
     ClearHistoryResult,
+    CreateWebhookRequest,
     DeliveryPage,
     DeliveryStatus,
     PendingDeliveries,
     RetryWebhookResult,
     RotateSecretResult,
+    SetActiveRequest,
     Webhook,
     WebhookDelivery,
     WebhookEvent,
     WebhookList,
     WebhookStats,
+    WebhookTestRequest,
     WebhookTestResult,
 )
 
 if TYPE_CHECKING:
-    from .._client import AsyncPancakeClient
     from .._sync import PancakeClient
 
 __all__ = ["AsyncWebhooks", "Webhooks"]
 
 
-class AsyncWebhooks:
+class AsyncWebhooks(AsyncAPIResource):
     """The webhook operations of an `AsyncPancakeClient`, reached as `client.webhooks`.
 
     Example:
@@ -57,10 +64,7 @@ class AsyncWebhooks:
                 print(hook.id, hook.url, hook.health_status.status)
     """
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncPancakeClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     # -- webhooks ---------------------------------------------------------------------------
 
@@ -72,7 +76,7 @@ class AsyncWebhooks:
             hooks = await client.webhooks.list()
             active = [hook for hook in hooks.data if hook.is_active]
         """
-        return await self._client._transport.request("GET", "/webhooks", cast_to=WebhookList)
+        return await self._request("GET", "/webhooks", cast_to=WebhookList)
 
     async def get_by_id(self, webhook_id: str) -> Webhook:
         """Get one webhook, with its `secret_key` and health (`GET /webhooks/{webhook_id}`).
@@ -84,8 +88,8 @@ class AsyncWebhooks:
             hook = await client.webhooks.get_by_id("wh_2ZbX9kQ1")
             print(hook.health_status.success_rate)
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
-        return await self._client._transport.request("GET", path, cast_to=Webhook)
+        path = paths.path("/webhooks/{webhook_id}", webhook_id=webhook_id)
+        return await self._request("GET", path, cast_to=Webhook)
 
     async def create(
         self,
@@ -115,18 +119,18 @@ class AsyncWebhooks:
             )
             save_secret(hook.secret_key)
         """
-        body: dict[str, Any] = {
-            "url": check.http_url(url, "url"),
-            "events": check.event_names(events, "events"),
-        }
-        if description is not None:
-            body["description"] = check.description(description, "description")
-        if is_active is not None:
-            body["is_active"] = check.boolean(is_active, "is_active")
-        return await self._client._transport.request(
+        body = CreateWebhookRequest(
+            url=check.http_url(url, "url"),
+            events=check.event_names(events, "events"),
+            description=None
+            if description is None
+            else check.description(description, "description"),
+            is_active=None if is_active is None else check.boolean(is_active, "is_active"),
+        )
+        return await self._request(
             "POST",
             "/webhooks",
-            json=body,
+            json=unstructure(body),
             cast_to=Webhook,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -150,7 +154,9 @@ class AsyncWebhooks:
 
             hook = await client.webhooks.update("wh_1", events=["order.created"], description=None)
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
+        path = paths.path("/webhooks/{webhook_id}", webhook_id=webhook_id)
+        # A dict rather than `UpdateWebhookRequest`: a field left out and a field sent as null
+        # differ here, and the model (whose `None` means "left out") cannot tell them apart.
         body: dict[str, Any] = {}
         if not isinstance(url, NotGiven):
             body["url"] = check.http_url(url, "url")
@@ -162,7 +168,7 @@ class AsyncWebhooks:
             )
         if not isinstance(is_active, NotGiven):
             body["is_active"] = check.boolean(is_active, "is_active")
-        return await self._client._transport.request("PUT", path, json=body, cast_to=Webhook)
+        return await self._request("PUT", path, json=body, cast_to=Webhook)
 
     async def delete(self, webhook_id: str) -> None:
         """Delete a webhook, its pending retries and its history (`DELETE /webhooks/{webhook_id}`).
@@ -171,8 +177,8 @@ class AsyncWebhooks:
 
             await client.webhooks.delete("wh_2ZbX9kQ1")
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}"
-        await self._client._transport.request("DELETE", path, cast_to=None)
+        path = paths.path("/webhooks/{webhook_id}", webhook_id=webhook_id)
+        await self._request("DELETE", path, cast_to=None)
 
     async def set_active(self, webhook_id: str, is_active: bool) -> Webhook:
         """Enable or disable a webhook (`PUT /webhooks/{webhook_id}/set-active`).
@@ -182,9 +188,9 @@ class AsyncWebhooks:
             hook = await client.webhooks.set_active("wh_2ZbX9kQ1", False)
             assert not hook.is_active
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/set-active"
-        body = {"is_active": check.boolean(is_active, "is_active")}
-        return await self._client._transport.request("PUT", path, json=body, cast_to=Webhook)
+        path = paths.path("/webhooks/{webhook_id}/set-active", webhook_id=webhook_id)
+        body = SetActiveRequest(is_active=check.boolean(is_active, "is_active"))
+        return await self._request("PUT", path, json=unstructure(body), cast_to=Webhook)
 
     async def test(
         self,
@@ -207,14 +213,15 @@ class AsyncWebhooks:
             if result.status != DeliveryStatus.SUCCESS:
                 await client.webhooks.set_active("wh_1", False)
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/test"
-        body: dict[str, Any] = {"event": check.event_name(event, "event")}
-        if payload is not None:
-            body["payload"] = check.payload(payload, "payload")
-        return await self._client._transport.request(
+        path = paths.path("/webhooks/{webhook_id}/test", webhook_id=webhook_id)
+        body = WebhookTestRequest(
+            event=check.event_name(event, "event"),
+            payload=None if payload is None else check.payload(payload, "payload"),
+        )
+        return await self._request(
             "POST",
             path,
-            json=body,
+            json=unstructure(body),
             cast_to=WebhookTestResult,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -231,8 +238,8 @@ class AsyncWebhooks:
             rotated = await client.webhooks.rotate_secret("wh_1")
             verifier = WebhookVerifier([rotated.secret_key, old_secret])
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/rotate-secret"
-        return await self._client._transport.request(
+        path = paths.path("/webhooks/{webhook_id}/rotate-secret", webhook_id=webhook_id)
+        return await self._request(
             "POST",
             path,
             cast_to=RotateSecretResult,
@@ -255,9 +262,9 @@ class AsyncWebhooks:
             )
             print(stats.success_count / max(stats.total_deliveries, 1))
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/stats"
+        path = paths.path("/webhooks/{webhook_id}/stats", webhook_id=webhook_id)
         start, end = check.date_range(from_date, to_date, required=True)
-        return await self._client._transport.request(
+        return await self._request(
             "GET", path, params={"from_date": start, "to_date": end}, cast_to=WebhookStats
         )
 
@@ -281,16 +288,17 @@ class AsyncWebhooks:
             )
             print(result.deleted_count)
         """
-        path = f"/webhooks/{path_segment(check.identifier(webhook_id, 'webhook_id'))}/clear-history"
-        body: dict[str, Any] = {}
-        if before_date is not None:
-            body["before_date"] = check.day(before_date, "before_date")
-        if status is not None:
-            body["status"] = check.delivery_status(status, "status")
-        return await self._client._transport.request(
+        path = paths.path("/webhooks/{webhook_id}/clear-history", webhook_id=webhook_id)
+        body = ClearHistoryRequest(
+            before_date=None if before_date is None else check.date(before_date, "before_date"),
+            status=None
+            if status is None
+            else check.delivery_status(status, "status", CLEAR_HISTORY_STATUSES),
+        )
+        return await self._request(
             "POST",
             path,
-            json=body,
+            json=unstructure(body),
             cast_to=ClearHistoryResult,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -335,7 +343,7 @@ class AsyncWebhooks:
             params["page_size"] = check.page_size(page_size, "page_size")
         if page_number is not None:
             params["page_number"] = check.page_number(page_number, "page_number")
-        return await self._client._transport.request(
+        return await self._request(
             "GET", "/webhook-deliveries", params=params, cast_to=DeliveryPage
         )
 
@@ -351,10 +359,11 @@ class AsyncWebhooks:
     ) -> AsyncDeliveryIterator:
         """Walk the whole filtered delivery history, newest first, one delivery at a time.
 
-        Pages are fetched lazily (the next one only when the current one is used up), one page
-        is held in memory, and no delivery id is yielded twice even when new deliveries arrive
-        while the walk runs. Arguments are checked now, before the first request. Breaking out
-        early leaves nothing behind; `aclose()` ends the walk explicitly.
+        The walk is a snapshot of the history as it stood when it began: each delivery that
+        existed then comes once, in order, and none that arrived later, however many arrive
+        while it runs. Pages are fetched lazily (the next one only when the current one is used
+        up) and one page is held in memory. Arguments are checked now, before the first
+        request. Breaking out early leaves nothing behind; `aclose()` ends the walk explicitly.
 
         Example:
 
@@ -384,7 +393,7 @@ class AsyncWebhooks:
         """Walk the filtered delivery history a page (`DeliveryPage`) at a time.
 
         Same behaviour as `iter_deliveries()`; a page's `data` leaves out deliveries already
-        yielded on an earlier page (they shift down when new deliveries arrive at the head).
+        yielded on an earlier page and those that arrived after the walk began.
 
         Example:
 
@@ -402,7 +411,7 @@ class AsyncWebhooks:
         return AsyncDeliveryPageIterator(self._fetch_delivery_page, params)
 
     async def _fetch_delivery_page(self, params: dict[str, Any]) -> DeliveryPage:
-        return await self._client._transport.request(
+        return await self._request(
             "GET", "/webhook-deliveries", params=params, cast_to=DeliveryPage
         )
 
@@ -417,8 +426,8 @@ class AsyncWebhooks:
             if delivery.response is not None:
                 print(delivery.response.status_code)
         """
-        path = f"/webhook-deliveries/{path_segment(check.identifier(delivery_id, 'delivery_id'))}"
-        return await self._client._transport.request("GET", path, cast_to=WebhookDelivery)
+        path = paths.path("/webhook-deliveries/{delivery_id}", delivery_id=delivery_id)
+        return await self._request("GET", path, cast_to=WebhookDelivery)
 
     async def retry_delivery(
         self, delivery_id: str, *, idempotency_key: str | None = None
@@ -433,10 +442,10 @@ class AsyncWebhooks:
                 outcome = await client.webhooks.retry_delivery(failed.id)
                 print(failed.id, "->", outcome.delivery_id, outcome.status)
         """
-        delivery = path_segment(check.identifier(delivery_id, "delivery_id"))
-        return await self._client._transport.request(
+        path = paths.path("/webhook-deliveries/{delivery_id}/retry", delivery_id=delivery_id)
+        return await self._request(
             "POST",
-            f"/webhook-deliveries/{delivery}/retry",
+            path,
             cast_to=RetryWebhookResult,
             idempotency_key=check.idempotency_key(idempotency_key),
         )
@@ -449,9 +458,7 @@ class AsyncWebhooks:
             pending = await client.webhooks.get_pending_deliveries()
             print(pending.total_count, [d.next_attempt_at for d in pending.deliveries])
         """
-        return await self._client._transport.request(
-            "GET", "/webhook-deliveries/pending", cast_to=PendingDeliveries
-        )
+        return await self._request("GET", "/webhook-deliveries/pending", cast_to=PendingDeliveries)
 
     async def recover(
         self,
@@ -494,10 +501,11 @@ class AsyncWebhooks:
         )
 
 
-class Webhooks:
+class Webhooks(SyncAPIResource):
     """The webhook operations of a `PancakeClient`, reached as `client.webhooks`.
 
-    Same methods, arguments, models and errors as `AsyncWebhooks`, without `await`.
+    Each method is the twin of the `AsyncWebhooks` method of the same name (same arguments,
+    models and errors, without `await`) and runs it on the client's event loop thread.
 
     Example:
 
@@ -506,31 +514,21 @@ class Webhooks:
                 print(hook.id, hook.url, hook.health_status.status)
     """
 
-    __slots__ = ("_client", "_webhooks")
+    __slots__ = ("_webhooks",)
 
     def __init__(self, client: PancakeClient, webhooks: AsyncWebhooks) -> None:
-        self._client = client
+        super().__init__(client)
         self._webhooks = webhooks
 
     # -- webhooks ---------------------------------------------------------------------------
 
     def list(self) -> WebhookList:
-        """List the shop's webhooks, newest first (`GET /webhooks`). Secrets are not included.
-
-        Example:
-
-            active = [hook for hook in client.webhooks.list().data if hook.is_active]
-        """
-        return self._client._run(self._webhooks.list)
+        """`AsyncWebhooks.list`, without `await`."""
+        return self._run(self._webhooks.list)
 
     def get_by_id(self, webhook_id: str) -> Webhook:
-        """Get one webhook, with its `secret_key` and health (`GET /webhooks/{webhook_id}`).
-
-        Example:
-
-            print(client.webhooks.get_by_id("wh_2ZbX9kQ1").health_status.success_rate)
-        """
-        return self._client._run(self._webhooks.get_by_id, webhook_id)
+        """`AsyncWebhooks.get_by_id`, without `await`."""
+        return self._run(self._webhooks.get_by_id, webhook_id)
 
     def create(
         self,
@@ -541,19 +539,8 @@ class Webhooks:
         is_active: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Webhook:
-        """Register a webhook (`POST /webhooks`). The answer carries its signing `secret_key`.
-
-        See `AsyncWebhooks.create` for the arguments.
-
-        Example:
-
-            hook = client.webhooks.create(
-                url="https://shop.example.com/webhooks/orders",
-                events=[WebhookEvent.ORDER_CREATED, "order.status_changed"],
-            )
-            save_secret(hook.secret_key)
-        """
-        return self._client._run(
+        """`AsyncWebhooks.create`, without `await`."""
+        return self._run(
             self._webhooks.create,
             url=url,
             events=events,
@@ -571,15 +558,8 @@ class Webhooks:
         description: str | NotGiven | None = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
     ) -> Webhook:
-        """Change some fields of a webhook (`PUT /webhooks/{webhook_id}`).
-
-        Only the fields passed are sent; `description=None` is sent as `null`.
-
-        Example:
-
-            hook = client.webhooks.update("wh_1", events=["order.created"], description=None)
-        """
-        return self._client._run(
+        """`AsyncWebhooks.update`, without `await`."""
+        return self._run(
             self._webhooks.update,
             webhook_id,
             url=url,
@@ -589,22 +569,12 @@ class Webhooks:
         )
 
     def delete(self, webhook_id: str) -> None:
-        """Delete a webhook, its pending retries and its history (`DELETE /webhooks/{webhook_id}`).
-
-        Example:
-
-            client.webhooks.delete("wh_2ZbX9kQ1")
-        """
-        return self._client._run(self._webhooks.delete, webhook_id)
+        """`AsyncWebhooks.delete`, without `await`."""
+        return self._run(self._webhooks.delete, webhook_id)
 
     def set_active(self, webhook_id: str, is_active: bool) -> Webhook:
-        """Enable or disable a webhook (`PUT /webhooks/{webhook_id}/set-active`).
-
-        Example:
-
-            assert not client.webhooks.set_active("wh_2ZbX9kQ1", False).is_active
-        """
-        return self._client._run(self._webhooks.set_active, webhook_id, is_active)
+        """`AsyncWebhooks.set_active`, without `await`."""
+        return self._run(self._webhooks.set_active, webhook_id, is_active)
 
     def test(
         self,
@@ -614,44 +584,20 @@ class Webhooks:
         *,
         idempotency_key: str | None = None,
     ) -> WebhookTestResult:
-        """Deliver one test event to the webhook now and report the outcome.
-
-        `POST /webhooks/{webhook_id}/test` with `{event, payload}`.
-
-        Example:
-
-            result = client.webhooks.test("wh_1", WebhookEvent.ORDER_CREATED, {"order_id": "1"})
-            print(result.status, result.failure_reason)
-        """
-        return self._client._run(
+        """`AsyncWebhooks.test`, without `await`."""
+        return self._run(
             self._webhooks.test, webhook_id, event, payload, idempotency_key=idempotency_key
         )
 
     def rotate_secret(
         self, webhook_id: str, *, idempotency_key: str | None = None
     ) -> RotateSecretResult:
-        """Issue a new signing secret (`POST /webhooks/{webhook_id}/rotate-secret`).
-
-        Example:
-
-            verifier = WebhookVerifier([client.webhooks.rotate_secret("wh_1").secret_key, old])
-        """
-        return self._client._run(
-            self._webhooks.rotate_secret, webhook_id, idempotency_key=idempotency_key
-        )
+        """`AsyncWebhooks.rotate_secret`, without `await`."""
+        return self._run(self._webhooks.rotate_secret, webhook_id, idempotency_key=idempotency_key)
 
     def get_stats(self, webhook_id: str, *, from_date: DateLike, to_date: DateLike) -> WebhookStats:
-        """Delivery statistics of a webhook over whole UTC days, both inclusive.
-
-        `GET /webhooks/{webhook_id}/stats`; dates are `datetime.date` or `YYYY-MM-DD`.
-
-        Example:
-
-            stats = client.webhooks.get_stats("wh_1", from_date="2024-04-01", to_date="2024-04-29")
-        """
-        return self._client._run(
-            self._webhooks.get_stats, webhook_id, from_date=from_date, to_date=to_date
-        )
+        """`AsyncWebhooks.get_stats`, without `await`."""
+        return self._run(self._webhooks.get_stats, webhook_id, from_date=from_date, to_date=to_date)
 
     def clear_delivery_history(
         self,
@@ -661,14 +607,8 @@ class Webhooks:
         status: DeliveryStatus | str | None = None,
         idempotency_key: str | None = None,
     ) -> ClearHistoryResult:
-        """Delete a webhook's completed deliveries (`POST /webhooks/{webhook_id}/clear-history`).
-
-        Example:
-
-            result = client.webhooks.clear_delivery_history("wh_1", status="failed")
-            print(result.deleted_count)
-        """
-        return self._client._run(
+        """`AsyncWebhooks.clear_delivery_history`, without `await`."""
+        return self._run(
             self._webhooks.clear_delivery_history,
             webhook_id,
             before_date=before_date,
@@ -689,14 +629,8 @@ class Webhooks:
         from_date: DateLike | None = None,
         to_date: DateLike | None = None,
     ) -> DeliveryPage:
-        """One page of the shop's delivery history, newest first (`GET /webhook-deliveries`).
-
-        Example:
-
-            page = client.webhooks.list_deliveries(status="failed", page_size=20)
-            print(f"{page.total} failed deliveries on {page.total_pages} pages")
-        """
-        return self._client._run(
+        """`AsyncWebhooks.list_deliveries`, without `await`."""
+        return self._run(
             self._webhooks.list_deliveries,
             webhook_id=webhook_id,
             page_size=page_size,
@@ -717,17 +651,7 @@ class Webhooks:
         to_date: DateLike | None = None,
         page_size: int = 100,
     ) -> DeliveryIterator:
-        """Walk the whole filtered delivery history, newest first, one delivery at a time.
-
-        Lazy (a page is fetched when the previous one is used up), one page in memory, no
-        delivery id yielded twice. Arguments are checked now, before the first request.
-        Breaking out early leaves nothing behind; `close()` ends the walk explicitly.
-
-        Example:
-
-            for delivery in client.webhooks.iter_deliveries(status="failed"):
-                print(delivery.id, delivery.failure_reason)
-        """
+        """`AsyncWebhooks.iter_deliveries` as a plain iterator (`close()` ends it early)."""
         pages = self.iter_delivery_pages(
             webhook_id=webhook_id,
             status=status,
@@ -748,15 +672,7 @@ class Webhooks:
         to_date: DateLike | None = None,
         page_size: int = 100,
     ) -> DeliveryPageIterator:
-        """Walk the filtered delivery history a page (`DeliveryPage`) at a time.
-
-        Same behaviour as `iter_deliveries()`.
-
-        Example:
-
-            for page in client.webhooks.iter_delivery_pages(webhook_id="wh_1"):
-                print(f"page {page.page_number}/{page.total_pages}: {len(page.data)}")
-        """
+        """`AsyncWebhooks.iter_delivery_pages` as a plain iterator (`close()` ends it early)."""
         # Checks the arguments here and now; the async iterator itself touches no loop.
         pages = self._webhooks.iter_delivery_pages(
             webhook_id=webhook_id,
@@ -766,43 +682,23 @@ class Webhooks:
             to_date=to_date,
             page_size=page_size,
         )
-        return DeliveryPageIterator(self._client._run, pages)
+        return DeliveryPageIterator(self._run, pages)
 
     def get_delivery_by_id(self, delivery_id: str) -> WebhookDelivery:
-        """Get one delivery attempt, with the receiver's answer.
-
-        `GET /webhook-deliveries/{delivery_id}`.
-
-        Example:
-
-            delivery = client.webhooks.get_delivery_by_id("dlv_7Hq3mN0p")
-        """
-        return self._client._run(self._webhooks.get_delivery_by_id, delivery_id)
+        """`AsyncWebhooks.get_delivery_by_id`, without `await`."""
+        return self._run(self._webhooks.get_delivery_by_id, delivery_id)
 
     def retry_delivery(
         self, delivery_id: str, *, idempotency_key: str | None = None
     ) -> RetryWebhookResult:
-        """Send a delivery's event to its webhook again now; recorded as a new delivery.
-
-        `POST /webhook-deliveries/{delivery_id}/retry`.
-
-        Example:
-
-            for failed in client.webhooks.iter_deliveries(status="failed"):
-                print(failed.id, "->", client.webhooks.retry_delivery(failed.id).status)
-        """
-        return self._client._run(
+        """`AsyncWebhooks.retry_delivery`, without `await`."""
+        return self._run(
             self._webhooks.retry_delivery, delivery_id, idempotency_key=idempotency_key
         )
 
     def get_pending_deliveries(self) -> PendingDeliveries:
-        """The automatic retries still to come, soonest first (`GET /webhook-deliveries/pending`).
-
-        Example:
-
-            print(client.webhooks.get_pending_deliveries().total_count)
-        """
-        return self._client._run(self._webhooks.get_pending_deliveries)
+        """`AsyncWebhooks.get_pending_deliveries`, without `await`."""
+        return self._run(self._webhooks.get_pending_deliveries)
 
     def recover(
         self,
@@ -813,16 +709,8 @@ class Webhooks:
         dry_run: bool = False,
         on_progress: ProgressCallback | None = None,
     ) -> RecoverResult:
-        """Re-deliver, once, each event of the webhook that never got through.
-
-        See `AsyncWebhooks.recover`; `on_progress` is called on the client's loop thread.
-
-        Example:
-
-            result = client.webhooks.recover("wh_1", since="2024-04-01", dry_run=True)
-            print(f"would retry {result.retried} events")
-        """
-        return self._client._run(
+        """`AsyncWebhooks.recover`, without `await`; `on_progress` runs on the loop thread."""
+        return self._run(
             self._webhooks.recover,
             webhook_id,
             since=since,
