@@ -29,7 +29,6 @@ PACKAGES = (
     "anyio",
     "attrs",
     "cattrs",
-    "tenacity",
     "httpx-aiohttp",
     "aiohttp",
     "pydantic",
@@ -61,12 +60,12 @@ _ORJSON = (
 )
 
 _IMPORT = (
-    "`import httpx` is the floor; on top of it the SDK imports attrs, cattrs and tenacity, "
+    "`import httpx` is the floor; on top of it the SDK imports attrs and cattrs, "
     "creates its 27 attrs classes, and builds every cattrs hook at import time "
     "(`_build_model_hooks()` in `pancake_pos/_converter.py`, the largest single item); "
     "`import pancake_pos` also imports the sync facade (`_sync`, with anyio.from_thread: about "
     "15 ms more). Prototyped: build the hooks on first use (cattrs does that by itself), "
-    "import tenacity in `Transport._retrying` only (the first attempt runs outside it), and "
+    "retry with a plain loop rather than tenacity, and "
     "import the converter in `Transport._decode` on first use: the client's import went from "
     "1.5-1.8x to 1.27-1.47x `import httpx` here. Not prototyped: `PancakeClient` (and `_sync`) "
     "loaded on first access through a module `__getattr__` in `pancake_pos/__init__.py`. Note "

@@ -3,7 +3,7 @@
 Each run starts a new interpreter that times `import <module>` with `time.perf_counter` (the
 interpreter's own start-up is not counted); the runs of the contenders alternate, and the
 median is kept. `import pancake_pos` is measured, and `import pancake_pos._client` (what
-`from pancake_pos import AsyncPancakeClient` costs: the client, httpx, attrs, cattrs, tenacity,
+`from pancake_pos import AsyncPancakeClient` costs: the client, httpx, attrs, cattrs,
 the models and the converter). Goal: at most 1.5x `import httpx`.
 """
 
