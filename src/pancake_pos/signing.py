@@ -31,6 +31,7 @@ import cattrs
 
 from pancake_pos._converter import ConversionError, structure
 from pancake_pos.errors import WebhookVerificationError
+from pancake_pos.events import Event, _decode_json_object, _event_from_dict
 from pancake_pos.models import WebhookEventPayload
 
 __all__ = [
@@ -362,6 +363,46 @@ class WebhookVerifier:
         except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
             raise _unexpected(exc) from exc
 
+    def verify_event(
+        self,
+        body: bytes | str,
+        headers: Mapping[str, str] | Any,
+        *,
+        now: int | float | datetime | None = None,
+    ) -> Event:
+        """Verify a delivery (as :meth:`verify`) and return its typed event.
+
+        The result is one of :data:`pancake_pos.events.Event`, as
+        :func:`pancake_pos.events.parse_event` reads it: ``OrderEvent`` for ``order.*`` and so
+        on, ``UnknownEvent`` for a group this SDK has no model for or data that does not fit it.
+        A body that is not an event payload raises ``WebhookVerificationError``, like every other
+        bad delivery.
+
+        Example::
+
+            match verifier.verify_event(await request.body(), request.headers):
+                case OrderEvent(data=order):
+                    print(order.id, order.status_name)
+        """
+        try:
+            msg_id, data = self._authenticate(body, headers, now)
+            return _event_of(data, msg_id)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
+            raise _unexpected(exc) from exc
+
+    def _authenticated(
+        self, body: object, headers: object, now: object = None
+    ) -> tuple[str, bytes]:
+        """The webhook-id and body bytes of an authentic delivery; raises only the one error."""
+        try:
+            return self._authenticate(body, headers, now)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc) from exc
+
     def _authenticate(self, body: object, headers: object, now: object) -> tuple[str, bytes]:
         """Check everything but the payload; return the webhook-id and the body's bytes."""
         msg_id, timestamp, signature_header = _required_headers(headers)
@@ -529,6 +570,21 @@ def _parse_payload(body: bytes, msg_id: str) -> WebhookEventPayload:
     if payload.id != msg_id:
         raise WebhookVerificationError("payload id does not match the webhook-id header")
     return payload
+
+
+def _event_of(body: bytes, msg_id: str) -> Event:
+    """The typed event of an authentic body, whose id must be the ``webhook-id``."""
+    try:
+        event = _event_from_dict(_decode_json_object(body))
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("the body"):  # not UTF-8, not JSON
+            raise WebhookVerificationError(reason.removeprefix("the ")) from None
+        reason = reason.removeprefix("not a webhook event payload: ")
+        raise WebhookVerificationError(f"body is not a valid event payload: {reason}") from None
+    if event.id != msg_id:
+        raise WebhookVerificationError("payload id does not match the webhook-id header")
+    return event
 
 
 def _json_kind(value: object) -> str:
