@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from pancake_pos.sandbox._server import ThreadedUvicorn
 from pancake_pos.signing import build_headers, generate_secret
 
 SECRET = generate_secret()
@@ -41,3 +47,39 @@ def make_delivery(
     body = json.dumps(payload).encode()
     headers = build_headers(secret, msg_id, timestamp or int(time.time()), body)
     return body, headers
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
+    runner = ThreadedUvicorn(app, "127.0.0.1", 0)
+    runner.start()
+    try:
+        yield f"http://127.0.0.1:{runner.port}"
+    finally:
+        runner.stop()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with wsgiref on a free loopback port, in a thread; yield its URL."""
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
