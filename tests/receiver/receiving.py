@@ -83,3 +83,70 @@ def serve_wsgi(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+def make_store(kind: str, location: str) -> Any:
+    """A store of ``kind`` ("sqlite": a file path; "redis": ``url|prefix``)."""
+    from pancake_pos.receiver import RedisStore, SQLiteStore
+
+    if kind == "sqlite":
+        return SQLiteStore(location)
+    url, _, prefix = location.partition("|")
+    return RedisStore(url, prefix=prefix)
+
+
+def process_worker(
+    secret: str,
+    kind: str,
+    location: str,
+    deliveries: list[tuple[bytes, dict[str, str]]],
+    concurrency: int,
+    log_path: str,
+    start: Any,
+    results: Any,
+) -> None:
+    """One OS process: a receiver on the shared store handles every delivery ``concurrency``
+    times at once; each handler run appends the event id to ``log_path``."""
+    import asyncio
+
+    from pancake_pos.receiver import WebhookReceiver
+
+    async def main() -> list[str]:
+        store = make_store(kind, location)
+        receiver = WebhookReceiver(secret, store=store)
+
+        @receiver.on("order.*")
+        def handler(event: Any) -> None:  # sync: runs in a worker thread
+            time.sleep(0.02)
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(event.id + "\n")
+
+        start.wait()
+        outcomes = await asyncio.gather(
+            *(receiver.handle(body, headers) for body, headers in deliveries * concurrency)
+        )
+        await store.aclose()
+        return [result.outcome.value for result in outcomes]
+
+    results.put(asyncio.run(main()))
+
+
+def dying_worker(
+    secret: str, kind: str, location: str, body: bytes, headers: dict[str, str]
+) -> None:
+    """A process whose handler dies mid-event (its claim is left behind)."""
+    import asyncio
+    import os
+
+    from pancake_pos.receiver import WebhookReceiver
+
+    async def main() -> None:
+        receiver = WebhookReceiver(secret, store=make_store(kind, location), lease=1.0)
+
+        @receiver.on("order.*")
+        def handler(event: Any) -> None:
+            os._exit(3)
+
+        await receiver.handle(body, headers)
+
+    asyncio.run(main())

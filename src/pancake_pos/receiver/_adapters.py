@@ -55,8 +55,8 @@ class ASGIApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
-        if kind == "lifespan":  # served on its own: nothing to start or stop
-            await _lifespan(receive, send)
+        if kind == "lifespan":  # served on its own: the store is closed at shutdown
+            await _lifespan(self._receiver, receive, send)
             return
         if kind != "http":
             raise RuntimeError(f"the webhook receiver serves HTTP only, not {kind!r}")
@@ -99,12 +99,15 @@ async def _send(send: Send, result: HandleResult, *, allow: bool = False) -> Non
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receiver: WebhookReceiver, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            aclose = getattr(receiver.store, "aclose", None)
+            if aclose is not None:
+                await aclose()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -105,6 +105,9 @@ class MemoryStore:
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._entries)} event(s)>)"
 
+    async def aclose(self) -> None:
+        """Nothing to close; here so that every store can be closed the same way."""
+
     async def claim(self, event_id: str, *, lease: float) -> Claim:
         """Claim ``event_id`` for ``lease`` seconds."""
         now = time.monotonic()
@@ -189,6 +192,10 @@ class SQLiteStore:
     def path(self) -> str:
         """The database file."""
         return self._path
+
+    async def aclose(self) -> None:
+        """Close the database connection (a later call opens a new one)."""
+        self.close()
 
     def close(self) -> None:
         """Close the database connection (a later call opens a new one)."""
