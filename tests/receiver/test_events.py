@@ -217,3 +217,55 @@ def test_the_docstring_examples_run(module: str) -> None:
     results = doctest.testmod(importlib.import_module(module))
     assert results.attempted > 0
     assert results.failed == 0
+
+
+FITTING_DATA = [
+    ("Order", SCHEMAS["Order"]["example"]),
+    ("Order", {"id": 3.0, "shipping_fee": 5, "inserted_at": "2024-04-29T10:15:00", "x": [1]}),
+    ("Order", {"items": [], "partner": {"cod": 1.5, "is_returned": True}, "note": None}),
+    ("Order", {"items": [{"components": [{"variation_info": {"images": ["a"]}}]}]}),
+    ("Customer", {"gender": "female", "phone_numbers": ["1", "2"], "tags": []}),
+    ("Customer", {"gender": "unknown", "shop_customer_addresses": [{"address": "a"}]}),
+    ("InventoryChange", {"stock": 2, "product": SCHEMAS["Product"]["example"]}),
+    ("Transaction", {"gateway_response": {"raw": [1, {"a": None}]}, "status": "weird"}),
+    ("Transaction", SCHEMAS["Transaction"]["example"]),
+    ("LoyaltyPointsChange", {"type": "earn", "created_by": {"id": "u", "name": "n"}}),
+]
+
+
+@pytest.mark.parametrize(("model", "data"), FITTING_DATA)
+def test_the_fast_reader_gives_what_the_converter_gives(model: str, data: dict[str, Any]) -> None:
+    from pancake_pos import event_data, events
+
+    cls = getattr(event_data, model)
+    assert events._fast_reader(cls)(data) == structure(data, cls)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"id": True},
+        {"id": 1.5},
+        {"shipping_fee": "5"},
+        {"items": [None]},
+        {"items": [{"quantity": False}]},
+        {"partner": []},
+        {"inserted_at": 5},
+    ],
+)
+def test_the_fast_reader_gives_up_where_the_converter_refuses(data: dict[str, Any]) -> None:
+    from pancake_pos import events
+    from pancake_pos._converter import ConversionError
+
+    with pytest.raises(events._DoesNotFit):
+        events._fast_reader(Order)(data)
+    with pytest.raises(ConversionError):
+        structure(data, Order)
+    assert isinstance(parse_event(payload("order.created", data)), UnknownEvent)
+
+
+def test_an_envelope_the_fast_path_refuses_is_read_by_the_converter() -> None:
+    naive = parse_event(payload(created_at="2024-04-29T10:15:00"))
+    assert naive.created_at.tzinfo is datetime.UTC
+    with pytest.raises(ValueError, match="created_at"):
+        parse_event(payload(created_at=None))

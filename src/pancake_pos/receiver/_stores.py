@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
+import os
 import secrets
 import sqlite3
 import threading
@@ -77,9 +79,17 @@ class EventStore(Protocol):
         ...
 
 
+_TOKEN_PREFIX = secrets.token_hex(8)
+_token_numbers = itertools.count()
+
+
 def new_token() -> str:
-    """A claim token: 128 random bits."""
-    return secrets.token_hex(16)
+    """A claim token, unique across processes and machines: 64 random bits and a counter.
+
+    It only tells claims apart (it guards against a worker whose lease ran out, not against an
+    attacker), so a counter is enough after the random part. Made again in a forked child.
+    """
+    return f"{_TOKEN_PREFIX}-{os.getpid()}-{next(_token_numbers)}"
 
 
 _SWEEP_EVERY = 1024
