@@ -16,6 +16,8 @@ A store that cannot be reached raises :class:`StoreUnavailableError`.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import enum
 import itertools
@@ -24,8 +26,9 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import anyio.to_thread
 import attrs
@@ -40,6 +43,9 @@ __all__ = [
     "SQLiteStore",
     "StoreUnavailableError",
 ]
+
+
+T = TypeVar("T")
 
 
 class StoreUnavailableError(PancakeError):
@@ -172,7 +178,8 @@ class SQLiteStore:
     Uses the standard library's ``sqlite3`` in WAL mode; each state change is one transaction
     (``BEGIN IMMEDIATE``), so processes sharing the file (gunicorn or uvicorn workers) never run
     the same event twice. Times are wall-clock seconds, shared by the processes. The database
-    calls run in a worker thread, never on the event loop. Use a local disk (SQLite's locking is
+    calls run in a thread of the store's own, never on the event loop; a store made before a
+    fork opens its own connection in the child. Use a local disk (SQLite's locking is
     unreliable on network file systems); for several machines, use
     :class:`~pancake_pos.receiver.RedisStore`.
 
@@ -191,8 +198,11 @@ class SQLiteStore:
             raise ValueError("path must not be empty")
         self._path = str(path)
         self._timeout = timeout
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection's
+        self._thread_lock = threading.Lock()  # the thread's; never held for long
         self._connection: sqlite3.Connection | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pid = os.getpid()
         self._operations = 0
 
     def __repr__(self) -> str:
@@ -204,27 +214,52 @@ class SQLiteStore:
         return self._path
 
     async def aclose(self) -> None:
-        """Close the database connection (a later call opens a new one)."""
+        """Close the database connection and stop the store's thread (both start again)."""
         self.close()
 
     def close(self) -> None:
-        """Close the database connection (a later call opens a new one)."""
+        """Close the database connection and stop the store's thread (both start again)."""
+        with self._thread_lock:
+            executor, self._executor = self._executor, None
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            connection, self._connection = self._connection, None
+            if connection is not None and self._pid == os.getpid():
+                connection.close()
+        if executor is not None:
+            executor.shutdown(wait=False)
 
     async def claim(self, event_id: str, *, lease: float) -> Claim:
         """Claim ``event_id`` for ``lease`` seconds."""
-        return await anyio.to_thread.run_sync(self._claim, event_id, lease)
+        return await self._in_thread(self._claim, event_id, lease)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
         """Mark ``event_id`` done if ``token`` holds its claim."""
-        return await anyio.to_thread.run_sync(self._complete, event_id, token, retention)
+        return await self._in_thread(self._complete, event_id, token, retention)
 
     async def release(self, event_id: str, token: str) -> bool:
         """Drop ``event_id``'s claim if ``token`` holds it."""
-        return await anyio.to_thread.run_sync(self._release, event_id, token)
+        return await self._in_thread(self._release, event_id, token)
+
+    async def _in_thread(self, function: Callable[..., T], *arguments: Any) -> T:
+        # One thread of its own: half the cost of a hop through anyio's pool, and the
+        # database calls of this process run one after the other anyway.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another async library: its own worker threads
+            return await anyio.to_thread.run_sync(function, *arguments)
+        return await loop.run_in_executor(self._thread(), function, *arguments)
+
+    def _thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._thread_lock:
+            if self._pid != os.getpid():  # forked: the parent's connection and thread are not ours
+                self._pid = os.getpid()
+                self._executor = None
+                self._connection = None
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="pancake-pos-sqlite"
+                )
+            return self._executor
 
     # -- in the worker thread -------------------------------------------------------------
 
