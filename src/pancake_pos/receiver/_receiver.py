@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -137,7 +137,7 @@ class WebhookReceiver:
 
     def __init__(
         self,
-        secrets: str | list[str] | tuple[str, ...],
+        secrets: str | Sequence[str],
         *,
         store: EventStore | None = None,
         tolerance: float = DEFAULT_TOLERANCE,
