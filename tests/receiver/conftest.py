@@ -20,11 +20,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from receiving import SECRET, Delivery, free_port, make_delivery
+from receiving import Delivery, free_port, make_delivery
 
 from pancake_pos.receiver import EventStore, MemoryStore, RedisStore, SQLiteStore
-
-__all__ = ["SECRET", "free_port"]
 
 
 @pytest.fixture

@@ -465,3 +465,18 @@ async def test_replay_with_the_store_down_raises_store_unavailable() -> None:
     receiver = receiver_with(BrokenStore())
     with pytest.raises(StoreUnavailableError):
         await receiver.replay([payload("e1")])
+
+
+def test_handle_sync_with_redis_then_close_leaves_no_connection_open(redis_url: str) -> None:
+    import gc
+    import uuid
+
+    from pancake_pos.receiver import RedisStore
+
+    receiver = WebhookReceiver(SECRET, store=RedisStore(redis_url, prefix=f"t-{uuid.uuid4().hex}:"))
+    receiver.on("order.*")(lambda event: None)
+    delivery = make_delivery()
+    assert receiver.handle_sync(*delivery).outcome is Outcome.PROCESSED
+    assert receiver.handle_sync(*delivery).outcome is Outcome.DUPLICATE
+    receiver.close()
+    gc.collect()  # an unclosed connection would warn here, and warnings are errors

@@ -476,11 +476,15 @@ class WebhookReceiver:
         return portal.run(coroutine)
 
     def close(self) -> None:
-        """Stop the thread the sync methods run on (a later sync call starts a new one)."""
+        """Stop the thread the sync methods run on, closing the store's connections made there.
+
+        A later sync call starts a new one.
+        """
         with self._portal_lock:
             portal, self._portal = self._portal, None
         if portal is not None:
-            portal.stop()
+            aclose = getattr(self._store, "aclose", None)
+            portal.stop(aclose)
 
 
 class _LoopThread:
@@ -510,11 +514,16 @@ class _LoopThread:
             future.cancel()
             raise
 
-    def stop(self) -> None:
+    def stop(self, before: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
         if not self.usable():
             return
 
         async def shutdown() -> None:
+            if before is not None:
+                try:
+                    await before()
+                except Exception as exc:
+                    logger.warning("closing the receiver's store failed (%s)", type(exc).__name__)
             await self._loop.shutdown_asyncgens()
             await self._loop.shutdown_default_executor()
 
