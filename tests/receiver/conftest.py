@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from receiving import Delivery, free_port, make_delivery
+from receiving import Delivery, free_port, make_delivery, redis_binary
 
 from pancake_pos.receiver import EventStore, MemoryStore, RedisStore, SQLiteStore
 
@@ -30,22 +29,9 @@ def delivery() -> Callable[..., Delivery]:
     return make_delivery
 
 
-def _redis_binary() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = (
-            "redis-server is not installed (Debian: apt-get install redis-server); "
-            "the Redis store tests need a real server"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; under CI=true this is a failure, not a skip")
-        pytest.skip(reason)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = _redis_binary()
+    binary = redis_binary()
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     log = (folder / "redis.log").open("wb")

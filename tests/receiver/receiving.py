@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import socket
 import threading
 import time
@@ -12,6 +14,8 @@ from collections.abc import Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
 
 from pancake_pos.sandbox._server import ThreadedUvicorn
 from pancake_pos.signing import build_headers, generate_secret
@@ -150,3 +154,17 @@ def dying_worker(
         await receiver.handle(body, headers)
 
     asyncio.run(main())
+
+
+def redis_binary() -> str:
+    """The redis-server binary; skips (locally) or fails (under CI=true) when it is missing."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = (
+            "redis-server is not installed (Debian: apt-get install redis-server); "
+            "the Redis store tests need a real server"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; under CI=true this is a failure, not a skip")
+        pytest.skip(reason)
+    return binary

@@ -123,3 +123,17 @@ def test_store_arguments_are_checked() -> None:
 def test_reprs_show_no_credentials() -> None:
     assert "hunter2" not in repr(RedisStore("redis://:hunter2@127.0.0.1:6379/0"))
     assert repr(MemoryStore()) == "MemoryStore(<0 event(s)>)"
+
+
+def test_a_missing_redis_server_skips_locally_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import receiving
+
+    monkeypatch.setattr(receiving.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        receiving.redis_binary()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI=true this is a failure"):
+        receiving.redis_binary()
