@@ -1,6 +1,6 @@
-"""Generate ``src/pancake_pos/models.py`` from ``openapi/pancake-pos-webhooks.yaml``, and the
-sandbox's JSON copy of the document (``src/pancake_pos/sandbox/openapi.json``, so that the
-installed sandbox needs no YAML parser).
+"""Generate ``src/pancake_pos/models.py`` (and ``event_data.py``, the events' data models) from
+``openapi/pancake-pos-webhooks.yaml``, and the sandbox's JSON copy of the document
+(``src/pancake_pos/sandbox/openapi.json``, so that the installed sandbox needs no YAML parser).
 
 Run ``python -m codegen`` from the repository root after changing the API description, and
 ``python -m codegen --check`` to see whether the committed files are up to date.

@@ -14,6 +14,9 @@ The rules, in short (the README's "Changing the API description" has the long fo
 * A property typed by an enum also accepts other strings (``WebhookEvent | str``). An enum written
   inline on a property uses the one named enum whose values include all of its values; when there is
   no such enum (or more than one), it gets an enum of its own named ``<Schema><Property>``.
+* A schema with ``x-python-module: event_data`` goes to that generated module
+  (``pancake_pos/event_data.py``) instead of ``models``; the schemas of one module refer only
+  to each other, and an inline enum is matched only against the named enums of its module.
 * Anything else (a dangling or non-local ``$ref``, any other ``oneOf``/``anyOf``, an unknown type or
   format, an inline object with properties, a schema without a type) is refused with a
   `CodegenError` naming the place, never guessed at.
