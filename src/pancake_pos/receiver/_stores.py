@@ -170,6 +170,8 @@ CREATE TABLE IF NOT EXISTS pancake_events (
     expires_at REAL NOT NULL
 )
 """
+# For the sweep of expired entries (every 1,024 claims of a process).
+_INDEX = "CREATE INDEX IF NOT EXISTS pancake_events_expiry ON pancake_events (expires_at)"
 
 
 class SQLiteStore:
@@ -275,6 +277,7 @@ class SQLiteStore:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute(_SCHEMA)
+                connection.execute(_INDEX)
             except BaseException:
                 connection.close()
                 raise
