@@ -1,7 +1,7 @@
 """Where a receiver remembers which events it has handled: the store protocol and two stores.
 
 A store keeps, per event id, either a *claim* (a worker is running the handlers; it carries a
-random token and expires after the lease) or *done* (the handlers all returned; remembered for
+token of its own and expires after the lease) or *done* (the handlers all returned; remembered for
 the retention). Three operations, each atomic:
 
 - ``claim(event_id, lease)``: ``CLAIMED`` with a new token when the id is free (never seen, or
