@@ -16,6 +16,9 @@ from . import (
     bench_decode,
     bench_fanout,
     bench_import,
+    bench_receiver,
+    bench_receiver_http,
+    bench_stores,
     bench_sync,
     bench_verify,
     bench_walk,
@@ -34,6 +37,9 @@ PARTS: dict[int, ModuleType] = {
     5: bench_fanout,
     6: bench_verify,
     7: bench_import,
+    8: bench_receiver,
+    9: bench_receiver_http,
+    10: bench_stores,
 }
 """Each module has `TITLE` and `measure(context)` (a function or a coroutine function)."""
 

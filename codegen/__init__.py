@@ -1,6 +1,6 @@
-"""Generate ``src/pancake_pos/models.py`` from ``openapi/pancake-pos-webhooks.yaml``, and the
-sandbox's JSON copy of the document (``src/pancake_pos/sandbox/openapi.json``, so that the
-installed sandbox needs no YAML parser).
+"""Generate ``src/pancake_pos/models.py`` (and ``event_data.py``, the events' data models) from
+``openapi/pancake-pos-webhooks.yaml``, and the sandbox's JSON copy of the document
+(``src/pancake_pos/sandbox/openapi.json``, so that the installed sandbox needs no YAML parser).
 
 Run ``python -m codegen`` from the repository root after changing the API description, and
 ``python -m codegen --check`` to see whether the committed files are up to date.
@@ -19,14 +19,14 @@ from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.render import render
-from codegen.schema import load_spec, read_models
+from codegen.schema import DEFAULT_MODULE, load_spec, module_names, read_models
 
-__all__ = ["CodegenError", "generate", "spec_copy"]
+__all__ = ["CodegenError", "generate", "module_names", "spec_copy"]
 
 
-def generate(spec_path: Path) -> str:
-    """The formatted source of the models module for the API description at ``spec_path``."""
-    return render(read_models(spec_path))
+def generate(spec_path: Path, module: str = DEFAULT_MODULE) -> str:
+    """The formatted source of one generated module (``models`` by default) for ``spec_path``."""
+    return render(read_models(spec_path, module))
 
 
 def spec_copy(spec_path: Path) -> str:

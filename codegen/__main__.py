@@ -14,9 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import CodegenError, generate, spec_copy
+from codegen import CodegenError, generate, module_names, spec_copy
 from codegen.constants import generate_constants
 from codegen.render import REPO_ROOT
+from codegen.schema import load_spec
 
 __all__ = ["main"]
 
@@ -24,6 +25,7 @@ DEFAULT_SPEC = REPO_ROOT / "openapi" / "pancake-pos-webhooks.yaml"
 DEFAULT_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "models.py"
 DEFAULT_SPEC_COPY = REPO_ROOT / "src" / "pancake_pos" / "sandbox" / "openapi.json"
 CONSTANTS_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "_constants.py"
+DEFAULT_EVENT_DATA_OUTPUT = REPO_ROOT / "src" / "pancake_pos" / "event_data.py"
 MAX_DIFF_LINES = 60
 
 
@@ -42,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the sandbox's JSON copy of the document",
     )
     parser.add_argument(
+        "--event-data-output",
+        type=Path,
+        default=DEFAULT_EVENT_DATA_OUTPUT,
+        help="the module of the events' data models (schemas with x-python-module: event_data)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if an output differs from a fresh generation",
@@ -50,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         outputs = [(args.output, generate(args.spec)), (args.spec_copy, spec_copy(args.spec))]
         outputs.append((CONSTANTS_OUTPUT, generate_constants(args.spec)))
+        outputs += _module_outputs(args)
     except CodegenError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 2
@@ -64,6 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"codegen: {_display(path)} is up to date")
     return status
+
+
+def _module_outputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The other generated modules the document's schemas ask for (``x-python-module``)."""
+    paths = {"event_data": args.event_data_output}
+    outputs = []
+    for module in module_names(load_spec(args.spec))[1:]:
+        if module not in paths:
+            raise CodegenError(f"x-python-module: unknown generated module {module!r}")
+        outputs.append((paths[module], generate(args.spec, module)))
+    return outputs
 
 
 def _display(path: Path) -> str:

@@ -111,3 +111,4 @@ class Models:
     version: str
     source: str
     definitions: tuple[ClassDef | EnumDef, ...]
+    module: str = "models"

@@ -55,6 +55,21 @@ Example:
     True
 """'''
 
+EVENT_DATA_DOC = '''"""What the events of the {title} carry in ``data`` (API version {version}).
+
+One attrs class per event group's data (``Order``, ``Customer``, ``InventoryChange``, ``Product``,
+``Transaction``, ``LoyaltyPointsChange``) and the classes and enums they use. Every field is
+optional and defaults to ``None``; fields typed by an enum also accept any other string. Values
+keep their JSON types: nothing is coerced. ``pancake_pos.events.parse_event`` builds them.
+
+Example:
+    >>> from pancake_pos.event_data import Order, OrderItem
+    >>> Order(id=1024, items=[OrderItem(product_id="prd_1", quantity=2)]).items[0].quantity
+    2
+"""'''
+
+MODULE_DOCS = {"models": MODULE_DOC, "event_data": EVENT_DATA_DOC}
+
 
 def render(models: Models) -> str:
     """The formatted source of the module holding every definition of ``models``."""
@@ -70,7 +85,9 @@ def render_unformatted(models: Models) -> str:
     names = sorted(d.name for d in definitions)
     header = [
         f"# Generated from {models.source} by python -m codegen; do not edit.",
-        MODULE_DOC.format(title=models.title, version=models.version),
+        MODULE_DOCS.get(models.module, MODULE_DOC).format(
+            title=models.title, version=models.version
+        ),
         "",
         "from __future__ import annotations",
         "",

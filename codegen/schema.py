@@ -14,6 +14,9 @@ The rules, in short (the README's "Changing the API description" has the long fo
 * A property typed by an enum also accepts other strings (``WebhookEvent | str``). An enum written
   inline on a property uses the one named enum whose values include all of its values; when there is
   no such enum (or more than one), it gets an enum of its own named ``<Schema><Property>``.
+* A schema with ``x-python-module: event_data`` goes to that generated module
+  (``pancake_pos/event_data.py``) instead of ``models``; the schemas of one module refer only
+  to each other, and an inline enum is matched only against the named enums of its module.
 * Anything else (a dangling or non-local ``$ref``, any other ``oneOf``/``anyOf``, an unknown type or
   format, an inline object with properties, a schema without a type) is refused with a
   `CodegenError` naming the place, never guessed at.
@@ -45,9 +48,21 @@ from codegen.ir import (
     TypeExpr,
 )
 
-__all__ = ["build_models", "load_spec", "read_models"]
+__all__ = [
+    "DEFAULT_MODULE",
+    "MODULE_KEY",
+    "build_models",
+    "load_spec",
+    "module_names",
+    "read_models",
+]
 
 SCHEMAS_POINTER = "#/components/schemas/"
+
+# A schema's ``x-python-module`` names the generated module it goes to (default ``models``); the
+# schemas of one module may refer only to each other.
+MODULE_KEY = "x-python-module"
+DEFAULT_MODULE = "models"
 
 STRING_FORMATS: Mapping[str | None, str] = {
     None: "str",
@@ -89,27 +104,43 @@ def load_spec(path: Path) -> dict[str, Any]:
     return spec
 
 
-def read_models(path: Path) -> Models:
-    """Load the document at ``path`` and build its models.
+def read_models(path: Path, module: str = DEFAULT_MODULE) -> Models:
+    """Load the document at ``path`` and build the models of one generated module.
 
     Example:
         >>> models = read_models(Path("openapi/pancake-pos-webhooks.yaml"))
         >>> models.definitions[0].name
         'WebhookEvent'
     """
-    return build_models(load_spec(path), source=f"{path.parent.name}/{path.name}")
+    return build_models(load_spec(path), source=f"{path.parent.name}/{path.name}", module=module)
 
 
-def build_models(spec: Mapping[str, Any], *, source: str) -> Models:
-    """Build the class and enum definitions of every named schema of ``spec``."""
-    return _Builder(spec).build(source)
+def build_models(spec: Mapping[str, Any], *, source: str, module: str = DEFAULT_MODULE) -> Models:
+    """Build the class and enum definitions of the named schemas of ``spec`` in ``module``."""
+    return _Builder(spec, module).build(source)
+
+
+def module_names(spec: Mapping[str, Any]) -> list[str]:
+    """The generated modules the schemas of ``spec`` go to, ``models`` first."""
+    components = spec.get("components") or {}
+    schemas = components.get("schemas") if isinstance(components, Mapping) else None
+    names = {DEFAULT_MODULE}
+    if isinstance(schemas, Mapping):
+        names |= {_module_of(schema) for schema in schemas.values()}
+    return sorted(names, key=lambda name: (name != DEFAULT_MODULE, name))
+
+
+def _module_of(schema: object) -> str:
+    module = schema.get(MODULE_KEY, DEFAULT_MODULE) if isinstance(schema, Mapping) else None
+    return module if isinstance(module, str) else DEFAULT_MODULE
 
 
 class _Builder:
     """Walks ``components/schemas`` once, in document order."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
+    def __init__(self, spec: Mapping[str, Any], module: str = DEFAULT_MODULE) -> None:
         self.spec = spec
+        self.module = module
         components = spec.get("components") or {}
         schemas = components.get("schemas") if isinstance(components, Mapping) else None
         if not isinstance(schemas, Mapping):
@@ -118,7 +149,9 @@ class _Builder:
         self.named_enums = {
             name: tuple(schema["enum"])
             for name, schema in schemas.items()
-            if isinstance(schema, Mapping) and self._is_enum(schema)
+            if isinstance(schema, Mapping)
+            and self._is_enum(schema)
+            and _module_of(schema) == module
         }
         self.inline_enums: list[EnumDef] = []
         self.alias_stack: list[str] = []
@@ -131,6 +164,8 @@ class _Builder:
             _check_identifier(str(name), where, "schema name")
             if not isinstance(schema, Mapping):
                 raise CodegenError(f"{where}: not a mapping")
+            if _module_of(schema) != self.module:
+                continue
             if self._is_enum(schema):
                 definitions.append(self._enum(name, schema, where))
             elif self._is_object(schema):
@@ -146,6 +181,7 @@ class _Builder:
             version=str(info.get("version", "")),
             source=source,
             definitions=tuple(definitions),
+            module=self.module,
         )
 
     # -- what a schema is ------------------------------------------------------------------
@@ -325,6 +361,11 @@ class _Builder:
 
     def _ref_type(self, ref: object, where: str) -> TypeExpr:
         name, target = self._resolve(ref, where)
+        if _module_of(target) != self.module:
+            raise CodegenError(
+                f"{where}: refers to {name!r}, which goes to the generated module "
+                f"{_module_of(target)!r}, not {self.module!r}"
+            )
         if self._is_enum(target):
             return EnumRef(name)
         if self._is_object(target):

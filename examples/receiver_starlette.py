@@ -1,100 +1,72 @@
 """A webhook receiver for Pancake POS deliveries, on Starlette (FastAPI works the same way).
 
-It verifies each delivery's signature over the raw body, drops duplicates by their
-``webhook-id`` (a failed or slow answer makes the service send the same event again), answers
-2xx at once and does the work afterwards, in a background task.
+`WebhookReceiver` verifies each delivery's signature over the raw body, drops redeliveries of an
+event already handled (remembered in a SQLite file, shared by every worker process), runs the
+handler registered for the event with a typed event, and answers the status that makes Pancake
+do the right thing: 200 when handled, 500 when a handler raised (Pancake retries later), 401 for
+a forged or stale delivery.
 
 Run it (``pip install "pancake-pos[sandbox]"`` brings Starlette and uvicorn)::
 
     export PANCAKE_WEBHOOK_SECRET=whsec_...     # the webhook's secret_key
     uvicorn receiver_starlette:app --port 8000
 
-then point a webhook at ``http://<host>:8000/webhooks/pancake``.
+then point a webhook at ``http://<host>:8000/webhooks/pancake``. ``PANCAKE_EVENTS_DB`` names
+the SQLite file (default ``pancake-events.db``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pancake_pos.errors import WebhookVerificationError
-from pancake_pos.models import WebhookEventPayload
-from pancake_pos.signing import WebhookVerifier
+from pancake_pos.events import CustomerEvent, Event, OrderEvent
+from pancake_pos.receiver import EventStore, SQLiteStore, WebhookReceiver
 
 __all__ = ["app", "create_app"]
 
+# Configured here, at import, so that `uvicorn receiver_starlette:app` shows the event log.
 logger = logging.getLogger("receiver")
-
-EventHandler = Callable[[WebhookEventPayload], Awaitable[None] | None]
-
-
-class SeenIds:
-    """The webhook-ids already accepted, forgetting the oldest beyond ``capacity``.
-
-    In memory, so it is per process and lost on restart: in production keep them in your
-    database (a unique key on the event id, written with the work) or in Redis (``SET id 1 NX
-    EX 86400``), shared by every worker.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def add(self, msg_id: str) -> bool:
-        """Remember ``msg_id``; False if it was already there."""
-        if msg_id in self._ids:
-            self._ids.move_to_end(msg_id)
-            return False
-        self._ids[msg_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
+if not logger.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for _name in ("receiver", "pancake_pos"):  # pancake_pos: rejected deliveries, failures
+        logging.getLogger(_name).addHandler(_handler)
+        logging.getLogger(_name).setLevel(logging.INFO)
 
 
-async def log_event(event: WebhookEventPayload) -> None:
-    """The default work: log the event. Replace it with yours."""
-    logger.info("%s %s in shop %s: %s", event.id, event.event, event.shop_id, event.data)
+def create_receiver(secret: str | list[str], store: EventStore | None = None) -> WebhookReceiver:
+    """The receiver and its handlers; ``secret`` may be a list while rotating."""
+    receiver = WebhookReceiver(secret, store=store)
+
+    @receiver.on("order.created", "order.status_changed")
+    async def on_order(event: OrderEvent) -> None:
+        order = event.data
+        logger.info("%s order %s is %s (%s)", event.event, order.id, order.status_name, event.id)
+
+    @receiver.on("customer.*")
+    def on_customer(event: CustomerEvent) -> None:  # a sync handler runs in a worker thread
+        logger.info("%s customer %s (%s)", event.event, event.data.name, event.id)
+
+    @receiver.on_unhandled
+    async def on_anything_else(event: Event) -> None:
+        logger.info("%s in shop %s (%s)", event.event, event.shop_id, event.id)
+
+    return receiver
 
 
 def create_app(
     secret: str | list[str],
     *,
-    handle_event: EventHandler = log_event,
+    store: EventStore | None = None,
     path: str = "/webhooks/pancake",
-    remember: int = 10_000,
 ) -> Starlette:
-    """A Starlette app that receives deliveries signed with ``secret`` (or a list, to rotate).
-
-    ``handle_event`` runs once per event, after the answer has been sent.
-    """
-    verifier = WebhookVerifier(secret)
-    seen = SeenIds(remember)
-
-    async def receive(request: Request) -> Response:
-        body = await request.body()  # the raw bytes: the signature covers them exactly
-        try:
-            event = verifier.verify(body, request.headers)
-        except WebhookVerificationError as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-        # No await between the check and the add: one event loop, so no other request can
-        # slip in between.
-        if not seen.add(event.id):
-            return JSONResponse({"status": "duplicate"}, status_code=200)
-        return JSONResponse(
-            {"status": "accepted"},
-            status_code=202,
-            background=BackgroundTask(handle_event, event),  # a sync handler runs in a thread
-        )
-
-    return Starlette(routes=[Route(path, receive, methods=["POST"])])
+    """A Starlette app receiving deliveries signed with ``secret`` at ``path``."""
+    receiver = create_receiver(secret, store)
+    return Starlette(routes=[Route(path, receiver.asgi())])
 
 
 def _secret_from_environment() -> str:
@@ -104,11 +76,13 @@ def _secret_from_environment() -> str:
     return secret
 
 
-app = create_app(_secret_from_environment())
+app = create_app(
+    _secret_from_environment(),
+    store=SQLiteStore(os.environ.get("PANCAKE_EVENTS_DB", "pancake-events.db")),
+)
 
 
 if __name__ == "__main__":
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO)
     uvicorn.run(app, host="127.0.0.1", port=8000)

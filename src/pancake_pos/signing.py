@@ -22,7 +22,7 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from secrets import token_bytes
 from typing import Any
@@ -31,6 +31,7 @@ import cattrs
 
 from pancake_pos._converter import ConversionError, structure
 from pancake_pos.errors import WebhookVerificationError
+from pancake_pos.events import Event, _decode_json_object, _event_from_dict
 from pancake_pos.models import WebhookEventPayload
 
 __all__ = [
@@ -190,19 +191,54 @@ def _decode_secret(secret: object, label: str) -> bytes:
 def _decode_secrets(secrets: object, error: type[Exception]) -> tuple[bytes, ...]:
     if isinstance(secrets, str):
         items: list[tuple[object, str]] = [(secrets, "secret")]
+    elif isinstance(secrets, Set):
+        raise TypeError(
+            "secrets must be a str or a list of str, not a set: give them in order, "
+            "the current secret first"
+        )
     elif isinstance(secrets, Sequence) and not isinstance(secrets, bytes | bytearray):
         if not secrets:
             raise error("secrets must not be empty")
         items = [(s, f"secret #{n}") for n, s in enumerate(secrets, start=1)]
     else:
-        raise error(f"secrets must be a str or a sequence of str, got {type(secrets).__name__}")
+        raise TypeError(f"secrets must be a str or a list of str, got {type(secrets).__name__}")
     keys = []
     for secret, label in items:
         try:
             keys.append(_decode_secret(secret, label))
-        except (TypeError, ValueError) as exc:
+        except TypeError as exc:
+            raise TypeError(str(exc)) from None
+        except ValueError as exc:
             raise error(str(exc)) from None
     return tuple(keys)
+
+
+def _verifier_keys(secrets: object) -> tuple[bytes, ...]:
+    """The keys of a verifier's secrets; a setup mistake raises ``ValueError`` / ``TypeError``."""
+    keys = _decode_secrets(secrets, ValueError)
+    for number, key in enumerate(keys, start=1):
+        label = "secret" if isinstance(secrets, str) else f"secret #{number}"
+        if len(key) < _MIN_SECRET_BYTES:
+            raise ValueError(
+                f"{label} is {len(key)} bytes long; a webhook secret has {_MIN_SECRET_BYTES} to "
+                f"{_MAX_SECRET_BYTES} (copy the whole whsec_... value)"
+            )
+    return keys
+
+
+def _checked_tolerance(tolerance: object) -> float | int:
+    if tolerance is None:
+        raise TypeError(
+            "tolerance=None would silently turn off the timestamp (replay) check; "
+            "use WebhookVerifier.without_timestamp_check(secrets) to do that on purpose"
+        )
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise TypeError(
+            f"tolerance must be a number of seconds (int or float), got {type(tolerance).__name__}"
+        )
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite number of seconds >= 0, got {tolerance}")
+    return tolerance
 
 
 def _b64encode(data: bytes) -> str:
@@ -216,12 +252,16 @@ class WebhookVerifier:
     """Checks that deliveries really come from Pancake POS, and parses them.
 
     ``secrets`` is the webhook's ``whsec_...`` secret, or a list of them during a rotation (a
-    delivery signed with any of them is accepted). A secret that is not valid base64 raises
-    :class:`~pancake_pos.errors.WebhookVerificationError` at once (naming which one, never
-    showing it).
+    delivery signed with any of them is accepted).
 
-    ``tolerance`` is how many seconds a delivery's ``webhook-timestamp`` may be from now, either
-    way (default 300): older deliveries are refused as possible replays. There is no
+    ``tolerance`` is how many seconds (int or float) a delivery's ``webhook-timestamp`` may be
+    from now, either way (default 300): older deliveries are refused as possible replays.
+
+    Mistakes in the receiver's own setup are raised here, when the verifier is made, never later
+    as a refused delivery: an empty secret, one that is not base64 or decodes to fewer than 24
+    bytes, or a non-str secret raise ``ValueError`` / ``TypeError`` naming which one (never
+    showing it); so do secrets given as a ``set`` (its order is lost), and a negative, infinite
+    or non-numeric ``tolerance``. There is no
     ``tolerance=None``; to skip the check on purpose (say, to re-check a delivery saved long ago)
     use :meth:`without_timestamp_check`, or pass the moment to check against as ``now=``.
 
@@ -238,22 +278,15 @@ class WebhookVerifier:
     __slots__ = ("_templates", "_tolerance")
 
     _templates: tuple[hmac.HMAC, ...]
-    _tolerance: int | None
+    _tolerance: float | None
 
-    def __init__(self, secrets: str | Sequence[str], *, tolerance: int = DEFAULT_TOLERANCE) -> None:
-        if tolerance is None:
-            raise TypeError(
-                "tolerance=None would silently turn off the timestamp (replay) check; "
-                "use WebhookVerifier.without_timestamp_check(secrets) to do that on purpose"
-            )
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int):
-            raise TypeError(f"tolerance must be an int number of seconds, got {tolerance!r}")
-        if tolerance < 0:
-            raise ValueError(f"tolerance must not be negative, got {tolerance}")
-        keys = _decode_secrets(secrets, WebhookVerificationError)
+    def __init__(
+        self, secrets: str | Sequence[str], *, tolerance: float = DEFAULT_TOLERANCE
+    ) -> None:
+        self._tolerance = _checked_tolerance(tolerance)
+        keys = _verifier_keys(secrets)
         # Keyed once here; each verification copies the keyed state instead of re-keying.
         self._templates = tuple(hmac.new(key, digestmod=hashlib.sha256) for key in keys)
-        self._tolerance = tolerance
 
     @classmethod
     def without_timestamp_check(cls, secrets: str | Sequence[str]) -> WebhookVerifier:
@@ -272,7 +305,7 @@ class WebhookVerifier:
         return verifier
 
     @property
-    def tolerance(self) -> int | None:
+    def tolerance(self) -> float | None:
         """The accepted clock difference in seconds; ``None`` when the check is off."""
         return self._tolerance
 
@@ -330,6 +363,46 @@ class WebhookVerifier:
         except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
             raise _unexpected(exc) from exc
 
+    def verify_event(
+        self,
+        body: bytes | str,
+        headers: Mapping[str, str] | Any,
+        *,
+        now: int | float | datetime | None = None,
+    ) -> Event:
+        """Verify a delivery (as :meth:`verify`) and return its typed event.
+
+        The result is one of :data:`pancake_pos.events.Event`, as
+        :func:`pancake_pos.events.parse_event` reads it: ``OrderEvent`` for ``order.*`` and so
+        on, ``UnknownEvent`` for a group this SDK has no model for or data that does not fit it.
+        A body that is not an event payload raises ``WebhookVerificationError``, like every other
+        bad delivery.
+
+        Example::
+
+            match verifier.verify_event(await request.body(), request.headers):
+                case OrderEvent(data=order):
+                    print(order.id, order.status_name)
+        """
+        try:
+            msg_id, data = self._authenticate(body, headers, now)
+            return _event_of(data, msg_id)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
+            raise _unexpected(exc) from exc
+
+    def _authenticated(
+        self, body: object, headers: object, now: object = None
+    ) -> tuple[str, bytes]:
+        """The webhook-id and body bytes of an authentic delivery; raises only the one error."""
+        try:
+            return self._authenticate(body, headers, now)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc) from exc
+
     def _authenticate(self, body: object, headers: object, now: object) -> tuple[str, bytes]:
         """Check everything but the payload; return the webhook-id and the body's bytes."""
         msg_id, timestamp, signature_header = _required_headers(headers)
@@ -347,7 +420,8 @@ class WebhookVerifier:
                     return msg_id, data
         raise WebhookVerificationError(
             f"no signature matched: {len(candidates)} v1 signature(s) checked against "
-            f"{len(self._templates)} secret(s)"
+            f"{len(self._templates)} secret(s). Usually the body was parsed and serialized again "
+            "instead of passing the raw bytes received, or the secret belongs to another webhook"
         )
 
     def _check_timestamp(self, timestamp: str, now: object) -> None:
@@ -496,6 +570,21 @@ def _parse_payload(body: bytes, msg_id: str) -> WebhookEventPayload:
     if payload.id != msg_id:
         raise WebhookVerificationError("payload id does not match the webhook-id header")
     return payload
+
+
+def _event_of(body: bytes, msg_id: str) -> Event:
+    """The typed event of an authentic body, whose id must be the ``webhook-id``."""
+    try:
+        event = _event_from_dict(_decode_json_object(body))
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("the body"):  # not UTF-8, not JSON
+            raise WebhookVerificationError(reason.removeprefix("the ")) from None
+        reason = reason.removeprefix("not a webhook event payload: ")
+        raise WebhookVerificationError(f"body is not a valid event payload: {reason}") from None
+    if event.id != msg_id:
+        raise WebhookVerificationError("payload id does not match the webhook-id header")
+    return event
 
 
 def _json_kind(value: object) -> str:

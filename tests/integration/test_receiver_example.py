@@ -1,32 +1,41 @@
-"""examples/receiver_starlette.py, served by a real uvicorn on loopback and fed real deliveries."""
+"""The receiver examples, run for real: receiver_starlette.py under uvicorn (in a thread, and as
+`uvicorn receiver_starlette:app` in a process), receiver_flask.py through Flask's WSGI stack,
+receiver_replay.py against a sandbox whose deliveries failed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import json
+import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
-from pancake_pos.models import WebhookEventPayload
+from pancake_pos._client import AsyncPancakeClient
+from pancake_pos.receiver import MemoryStore
+from pancake_pos.sandbox import SandboxServer
+from pancake_pos.sandbox._server import ThreadedUvicorn
 from pancake_pos.signing import build_headers, generate_secret
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "receiver_starlette.py"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 PATH = "/webhooks/pancake"
 
 
-def load_example() -> ModuleType:
-    """Import the example afresh (it reads PANCAKE_WEBHOOK_SECRET when imported)."""
-    spec = importlib.util.spec_from_file_location("receiver_starlette_under_test", EXAMPLE)
+def load_example(name: str) -> ModuleType:
+    """Import an example afresh (it reads the environment when imported)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", EXAMPLES / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -34,165 +43,179 @@ def load_example() -> ModuleType:
     return module
 
 
-@contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Run ``app`` on uvicorn in a thread, on a free loopback port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    runner = ThreadedUvicorn(app, "127.0.0.1", 0)
+    runner.start()
     try:
-        wait_until(lambda: server.started, "the server to start")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{runner.port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive()
+        runner.stop()
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.01)
-
-
-def event_body(msg_id: str, event: str = "order.created") -> bytes:
-    return json.dumps(
+def signed(
+    secret: str | list[str], msg_id: str, event: str = "order.created", data: Any = None
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
         {
             "id": msg_id,
             "event": event,
             "shop_id": "shop_42",
             "created_at": "2024-04-29T10:15:00Z",
-            "data": {"order_id": "123", "total_amount": 1000000},
+            "data": {"id": 1024, "status_name": "confirmed"} if data is None else data,
         }
     ).encode()
-
-
-def deliver(
-    client: httpx.Client, secret: str | list[str], msg_id: str, body: bytes | None = None
-) -> httpx.Response:
-    """POST one delivery the way the service does: fresh timestamp, signed raw body."""
-    body = event_body(msg_id) if body is None else body
-    headers = build_headers(secret, msg_id, int(time.time()), body)
-    headers["content-type"] = "application/json"
-    return client.post(PATH, content=body, headers=headers)
+    return body, build_headers(secret, msg_id, int(time.time()), body)
 
 
 @pytest.fixture
-def secret() -> str:
-    return generate_secret()
+def secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    value = generate_secret()
+    monkeypatch.setenv("PANCAKE_WEBHOOK_SECRET", value)
+    monkeypatch.setenv("PANCAKE_EVENTS_DB", str(tmp_path / "events.db"))
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    return value
 
 
-def test_module_app_reads_the_secret_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, secret: str
+def test_starlette_example_handles_once_logs_and_refuses_forgeries(
+    secret: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("PANCAKE_WEBHOOK_SECRET", secret)
-    example = load_example()
-    with serve(example.app) as base_url, httpx.Client(base_url=base_url) as client:
-        good = deliver(client, secret, "msg_1")
-        assert good.status_code == 202
-        assert good.json() == {"status": "accepted"}
+    example = load_example("receiver_starlette")
+    caplog.set_level(logging.INFO, logger="receiver")
+    with serve(example.app) as url, httpx.Client(base_url=url) as http:
+        body, headers = signed(secret, "msg_a")
+        first = http.post(PATH, content=body, headers=headers)
+        again = http.post(PATH, content=body, headers=headers)
+        body_c, headers_c = signed(secret, "msg_c", "customer.created", {"name": "Lan"})
+        customer = http.post(PATH, content=body_c, headers=headers_c)
+        body_p, headers_p = signed(secret, "msg_p", "product.created", {})
+        other = http.post(PATH, content=body_p, headers=headers_p)
+        forged = http.post(PATH, content=body, headers=signed(generate_secret(), "msg_a")[1])
+    assert (first.status_code, first.json()) == (200, {"outcome": "processed"})
+    assert (again.status_code, again.json()) == (200, {"outcome": "duplicate"})
+    assert customer.json() == {"outcome": "processed"}
+    assert other.json() == {"outcome": "processed"}  # the unhandled handler takes it
+    assert (forged.status_code, forged.json()) == (401, {"outcome": "rejected"})
+    logged = [record.getMessage() for record in caplog.records if record.name == "receiver"]
+    assert logged == [
+        "order.created order 1024 is confirmed (msg_a)",
+        "customer.created customer Lan (msg_c)",
+        "product.created in shop shop_42 (msg_p)",
+    ]
 
-        wrong_secret = deliver(client, generate_secret(), "msg_2")
-        assert wrong_secret.status_code == 400
-        assert wrong_secret.json()["error"].startswith("no signature matched")
 
-
-def test_module_without_the_secret_in_the_environment_says_what_to_set(
+def test_starlette_example_without_the_secret_says_what_to_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PANCAKE_WEBHOOK_SECRET", raising=False)
     with pytest.raises(RuntimeError, match="set PANCAKE_WEBHOOK_SECRET"):
-        load_example()
+        load_example("receiver_starlette")
 
 
-@pytest.fixture
-def example(monkeypatch: pytest.MonkeyPatch, secret: str) -> ModuleType:
-    monkeypatch.setenv("PANCAKE_WEBHOOK_SECRET", secret)
-    return load_example()
-
-
-def test_valid_deliveries_are_processed_once_and_duplicates_acknowledged(
-    example: ModuleType, secret: str
-) -> None:
-    processed: list[WebhookEventPayload] = []
-
-    async def record(event: WebhookEventPayload) -> None:
-        processed.append(event)
-
-    app = example.create_app(secret, handle_event=record)
-    with serve(app) as base_url, httpx.Client(base_url=base_url) as client:
-        first = deliver(client, secret, "msg_a")
-        # A retry of the same event: same webhook-id, signed again with a new timestamp.
-        retry = deliver(client, secret, "msg_a")
-        other = deliver(client, secret, "msg_b")
-        wait_until(lambda: len(processed) >= 2, "both events to be processed")
-        again = deliver(client, secret, "msg_a")
-
-    assert (first.status_code, first.json()) == (202, {"status": "accepted"})
-    assert (retry.status_code, retry.json()) == (200, {"status": "duplicate"})
-    assert (other.status_code, other.json()) == (202, {"status": "accepted"})
-    assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
-    assert sorted(event.id for event in processed) == ["msg_a", "msg_b"]
-    assert all(event.shop_id == "shop_42" for event in processed)
-
-
-def test_tampered_and_malformed_deliveries_get_400_with_a_short_reason(
-    example: ModuleType, secret: str
-) -> None:
-    processed: list[str] = []
-    app = example.create_app(secret, handle_event=lambda event: processed.append(event.id))
-    body = event_body("msg_t")
-    headers = build_headers(secret, "msg_t", int(time.time()), body)
-    stale = build_headers(secret, "msg_t", int(time.time()) - 3600, body)
-    cases = {
-        "tampered body": (body.replace(b"1000000", b"9000000"), headers, "no signature matched"),
-        "tampered id": (body, {**headers, "webhook-id": "msg_u"}, "no signature matched"),
-        "no signature": (
-            body,
-            {k: v for k, v in headers.items() if k != "webhook-signature"},
-            "missing or empty header(s): webhook-signature",
-        ),
-        "replayed": (body, stale, "webhook-timestamp header is too old"),
-        "not a payload": (
-            b"[]",
-            build_headers(secret, "msg_t", int(time.time()), b"[]"),
-            "body is not a valid event payload",
-        ),
-    }
-    with serve(app) as base_url, httpx.Client(base_url=base_url) as client:
-        for case, (content, case_headers, reason) in cases.items():
-            response = client.post(PATH, content=content, headers=case_headers)
-            assert response.status_code == 400, case
-            assert response.json()["error"].startswith(reason), case
-            assert secret.removeprefix("whsec_") not in response.text
-        # The untampered delivery still goes through, and a sync handler runs too.
-        assert client.post(PATH, content=body, headers=headers).status_code == 202
-        wait_until(lambda: processed == ["msg_t"], "the event to be processed")
-    assert processed == ["msg_t"]
-
-
-def test_a_rotating_receiver_accepts_either_secret(example: ModuleType) -> None:
+def test_starlette_example_rotating_secrets(secret: str) -> None:
+    example = load_example("receiver_starlette")
     old, new = generate_secret(), generate_secret()
-    app = example.create_app([new, old])
-    with serve(app) as base_url, httpx.Client(base_url=base_url) as client:
-        assert deliver(client, old, "msg_old").status_code == 202
-        assert deliver(client, new, "msg_new").status_code == 202
-        assert deliver(client, [new, old], "msg_both").status_code == 202
-        assert deliver(client, generate_secret(), "msg_none").status_code == 400
+    app = example.create_app([new, old], store=MemoryStore())
+    with serve(app) as url, httpx.Client(base_url=url) as http:
+        for n, signer in enumerate([old, new, [new, old]]):
+            body, headers = signed(signer, f"msg_{n}")
+            assert http.post(PATH, content=body, headers=headers).status_code == 200
+        body, headers = signed(generate_secret(), "msg_none")
+        assert http.post(PATH, content=body, headers=headers).status_code == 401
 
 
-def test_seen_ids_forgets_the_oldest_beyond_capacity(example: ModuleType) -> None:
-    seen = example.SeenIds(capacity=2)
-    assert seen.add("a")
-    assert seen.add("b")
-    assert not seen.add("a")  # seen again: now the most recent
-    assert seen.add("c")  # "b" is forgotten
-    assert not seen.add("a")
-    assert seen.add("b")
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_uvicorn_run_as_documented_shows_the_event_log(secret: str, tmp_path: Path) -> None:
+    port = free_port()
+    environment = {**os.environ, "PANCAKE_WEBHOOK_SECRET": secret}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "receiver_starlette:app", "--port", str(port)],
+        cwd=EXAMPLES,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            while True:
+                try:
+                    body, headers = signed(secret, "msg_uv")
+                    answer = http.post(PATH, content=body, headers=headers)
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "uvicorn did not start: " + "".join(lines)
+                    time.sleep(0.1)
+        assert answer.json() == {"outcome": "processed"}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        reader.join(timeout=5)
+        assert process.stdout is not None
+        process.stdout.close()
+    output = "".join(lines)
+    assert "order.created order 1024 is confirmed (msg_uv)" in output
+
+
+def test_flask_example_mounted_and_in_a_view(secret: str) -> None:
+    example = load_example("receiver_flask")
+    client = example.app.test_client()
+    for path in ("/webhooks/pancake", "/hooks/pancake"):
+        body, headers = signed(secret, f"msg_{path}")
+        first = client.post(path, data=body, headers=headers)
+        again = client.post(path, data=body, headers=headers)
+        assert (first.status_code, first.get_json()) == (200, {"outcome": "processed"})
+        assert (again.status_code, again.get_json()) == (200, {"outcome": "duplicate"})
+        forged = client.post(path, data=body + b" ", headers=headers)
+        assert (forged.status_code, forged.get_json()) == (401, {"outcome": "rejected"})
+    assert client.get("/webhooks/pancake").status_code == 405
+
+
+def test_replay_example_catches_up_once(
+    secret: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A webhook whose receiver was down: every attempt failed; the worker catches up."""
+    down = f"http://127.0.0.1:{free_port()}{PATH}"  # nothing listens there
+    with SandboxServer(retry_schedule=(0.1,), loopback_only=True) as sandbox:
+
+        async def prepare() -> str:
+            client = AsyncPancakeClient(sandbox.api_key, sandbox.shop_id, base_url=sandbox.base_url)
+            try:
+                hook = await client.webhooks.create(url=down, events=["order.created"])
+                async with httpx.AsyncClient(params={"api_key": sandbox.api_key}) as http:
+                    for n in range(3):
+                        answer = await http.post(
+                            f"{sandbox.base_url}/shops/{sandbox.shop_id}/sandbox/events",
+                            json={"event": "order.created", "data": {"id": n}},
+                        )
+                        assert answer.status_code == 202
+                async with asyncio.timeout(20):
+                    while True:
+                        page = await client.webhooks.list_deliveries(webhook_id=hook.id)
+                        pending = await client.webhooks.get_pending_deliveries()
+                        if page.total == 6 and pending.total_count == 0:
+                            return hook.id
+                        await asyncio.sleep(0.05)
+            finally:
+                await client.close()
+
+        webhook_id = asyncio.run(prepare())
+        monkeypatch.setenv("PANCAKE_API_KEY", sandbox.api_key)
+        monkeypatch.setenv("PANCAKE_SHOP_ID", sandbox.shop_id)
+        monkeypatch.setenv("PANCAKE_BASE_URL", sandbox.base_url)
+        example = load_example("receiver_replay")
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        assert example.main([webhook_id, "--since", today]) == 0
+        assert capsys.readouterr().out.strip() == ("processed 3, duplicates 0, ignored 0, failed 0")
+        assert example.main([webhook_id]) == 0
+        assert capsys.readouterr().out.strip() == ("processed 0, duplicates 3, ignored 0, failed 0")

@@ -166,23 +166,54 @@ def test_verifier_accepts_the_published_vector() -> None:
     assert WebhookVerifier(SECRET).verify_signature(BODY, headers, now=TIMESTAMP) is None
 
 
+SHORT_SECRET = "whsec_" + base64.b64encode(b"only 23 bytes, too few.").decode()
+
+
 @pytest.mark.parametrize(
-    ("secrets", "message"),
+    ("secrets", "error", "message"),
     [
-        ([SECRET, "whsec_MfKQ9r8GKYqrTw!!PD8ILPZIo2LaLaSw"], "secret #2 is not valid base64"),
-        ("whsec_MfKQ9r8GKYqrTw!!PD8ILPZIo2LaLaSw", "secret is not valid base64"),
-        ("whsec_", "secret is empty"),
-        ([], "secrets must not be empty"),
-        ([SECRET, 42], "secret #2 must be a str"),
-        (b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "secrets must be a str or a sequence"),
+        (
+            [SECRET, "whsec_MfKQ9r8GKYqrTw!!PD8ILPZIo2LaLaSw"],
+            ValueError,
+            "secret #2 is not valid base64",
+        ),
+        ("whsec_MfKQ9r8GKYqrTw!!PD8ILPZIo2LaLaSw", ValueError, "secret is not valid base64"),
+        ("whsec_", ValueError, "secret is empty"),
+        ("", ValueError, "secret is empty"),
+        ([], ValueError, "secrets must not be empty"),
+        ([SECRET, 42], TypeError, "secret #2 must be a str"),
+        (SHORT_SECRET, ValueError, "secret is 23 bytes long; a webhook secret has 24 to 64"),
+        ([SECRET, SHORT_SECRET], ValueError, "secret #2 is 23 bytes long"),
+        ({SECRET}, TypeError, "secrets must be a str or a list of str, not a set"),
+        (frozenset({SECRET}), TypeError, "not a set"),
+        (b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", TypeError, "secrets must be a str or a list"),
+        (None, TypeError, "secrets must be a str or a list"),
     ],
 )
-def test_verifier_refuses_a_bad_secret_without_showing_it(secrets: object, message: str) -> None:
-    with pytest.raises(WebhookVerificationError, match=message) as caught:
+def test_verifier_refuses_a_bad_secret_when_made_without_showing_it(
+    secrets: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
         WebhookVerifier(secrets)  # type: ignore[arg-type]
+    # A setup mistake is the receiver's own, never a forged delivery.
+    assert not isinstance(caught.value, WebhookVerificationError)
     shown = "".join(traceback.format_exception(caught.value))  # chained exceptions included
     assert "MfKQ9r8GKYqrTw" not in shown
     assert "MfKQ9r8GKYqrTw" not in repr(caught.value)
+    assert SHORT_SECRET.removeprefix("whsec_") not in shown
+
+
+def test_verifier_setup_errors_come_from_without_timestamp_check_too() -> None:
+    with pytest.raises(ValueError, match="secret is 23 bytes long"):
+        WebhookVerifier.without_timestamp_check(SHORT_SECRET)
+    with pytest.raises(TypeError, match="not a set"):
+        WebhookVerifier.without_timestamp_check({SECRET})  # type: ignore[arg-type]
+
+
+def test_verifier_accepts_a_tuple_and_a_64_byte_secret() -> None:
+    longest = "whsec_" + base64.b64encode(b"k" * 64).decode()
+    headers = delivery(secrets=longest)
+    WebhookVerifier((SECRET, longest)).verify_signature(BODY, headers, now=TIMESTAMP)
 
 
 def test_verifier_repr_does_not_show_secrets() -> None:
@@ -204,15 +235,25 @@ def test_tolerance_none_is_refused_and_points_at_the_escape_hatch() -> None:
         WebhookVerifier(SECRET, tolerance=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("tolerance", [1.5, float("inf"), "300", True])
-def test_tolerance_must_be_an_int(tolerance: object) -> None:
-    with pytest.raises(TypeError, match="tolerance must be an int"):
+@pytest.mark.parametrize("tolerance", ["300", True, b"1", [300]])
+def test_tolerance_must_be_a_number(tolerance: object) -> None:
+    with pytest.raises(TypeError, match="tolerance must be a number of seconds"):
         WebhookVerifier(SECRET, tolerance=tolerance)  # type: ignore[arg-type]
 
 
-def test_tolerance_must_not_be_negative() -> None:
-    with pytest.raises(ValueError, match="tolerance must not be negative"):
-        WebhookVerifier(SECRET, tolerance=-1)
+@pytest.mark.parametrize("tolerance", [-1, -0.5, float("nan"), float("inf")])
+def test_tolerance_must_be_finite_and_not_negative(tolerance: float) -> None:
+    with pytest.raises(ValueError, match="tolerance must be a finite number of seconds >= 0"):
+        WebhookVerifier(SECRET, tolerance=tolerance)
+
+
+def test_a_float_tolerance_is_seconds() -> None:
+    verifier = WebhookVerifier(SECRET, tolerance=1.5)
+    assert verifier.tolerance == 1.5
+    headers = delivery()
+    verifier.verify_signature(BODY, headers, now=TIMESTAMP + 1.5)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verifier.verify_signature(BODY, headers, now=TIMESTAMP + 1.6)
 
 
 def test_without_timestamp_check_accepts_any_timestamp_but_still_checks_signatures() -> None:
@@ -312,7 +353,9 @@ def test_rotation_signed_with_neither_fails() -> None:
     with pytest.raises(WebhookVerificationError) as caught:
         verifier.verify_signature(BODY, headers, now=TIMESTAMP)
     assert str(caught.value) == (
-        "no signature matched: 2 v1 signature(s) checked against 2 secret(s)"
+        "no signature matched: 2 v1 signature(s) checked against 2 secret(s). Usually the body "
+        "was parsed and serialized again instead of passing the raw bytes received, or the "
+        "secret belongs to another webhook"
     )
 
 

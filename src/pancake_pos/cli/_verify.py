@@ -92,7 +92,7 @@ def _verifier(secrets: list[str], *, ignore_timestamp: bool, tolerance: int) -> 
         if ignore_timestamp:
             return WebhookVerifier.without_timestamp_check(secrets)
         return WebhookVerifier(secrets, tolerance=tolerance)
-    except WebhookVerificationError as error:
+    except (ValueError, TypeError) as error:
         raise CommandError(f"--secret is not a webhook secret (whsec_...): {error}") from None
 
 
