@@ -25,13 +25,19 @@ from typing import Any
 
 import uvicorn
 
-from ._app import Observer, SandboxApp, create_app
+from ._app import SandboxApp, create_app
+from ._asgi import Observer
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
+from ._samples import sample_data
+from ._spec import schema_validator
+from ._store import remembered_identity
 
-__all__ = ["SandboxServer", "bind_socket", "serve"]
+__all__ = ["GRACEFUL_SHUTDOWN", "SandboxServer", "bind_socket", "serve"]
 
 _START_TIMEOUT = 30.0
+GRACEFUL_SHUTDOWN = 3
+"""Seconds calls still running get to finish when the server stops; then they are cancelled."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -67,7 +73,7 @@ class ThreadedUvicorn:
             access_log=False,
             proxy_headers=False,
             server_header=False,
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
@@ -124,7 +130,9 @@ def serve(
 ) -> None:
     """Serve a sandbox in this thread until Ctrl-C (SIGINT) or SIGTERM; what `pancake-pos
     sandbox` runs. `on_ready(base_url)` is called once it accepts connections; `OSError` when
-    the address cannot be bound.
+    the address cannot be bound. Stopping takes a few seconds at most: calls still running
+    after `GRACEFUL_SHUTDOWN` seconds are cancelled, deliveries in flight after one more
+    second too (they stay pending in the database and go out on the next start).
 
     Example:
 
@@ -142,6 +150,7 @@ def serve(
             access_log=False,  # access lines would show the api_key query parameter
             proxy_headers=False,
             server_header=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         ),
         on_ready=lambda: on_ready(base_url) if on_ready is not None else None,
     )
@@ -162,9 +171,11 @@ class SandboxServer:
         ...     sandbox.base_url.endswith("/api/v1")
         True
 
-    `api_key` and `shop_id` are generated when not given. `db` is a SQLite file that keeps the
-    state across restarts. `observer(method, path, status, headers, body)` sees every answer
-    of the API. The other keyword arguments are those of `SandboxConfig`.
+    `api_key` and `shop_id` are generated when not given; with a `db` file, the ones it
+    remembers are used (and the ones given are remembered). `db` keeps the state across
+    restarts. `observer(method, path, status, headers, body)` sees every answer of the API.
+    The other keyword arguments are those of `SandboxConfig`. It logs one line per API call
+    and per delivery attempt to the `pancake_pos.sandbox` logger (level INFO).
     """
 
     def __init__(
@@ -179,9 +190,13 @@ class SandboxServer:
         delivery_timeout: float = 5.0,
         rotation_grace: float = 24 * 3600.0,
         loopback_only: bool = False,
+        delivery_workers: int = 32,
+        deliveries_per_webhook: int = 16,
         log_level: str | None = None,
         observer: Observer | None = None,
     ) -> None:
+        if db is not None:
+            api_key, shop_id = remembered_identity(db, api_key, shop_id)
         self.api_key = api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}"
         self.shop_id = shop_id or f"shop_{secrets.token_hex(4)}"
         self.host = host
@@ -193,6 +208,8 @@ class SandboxServer:
             delivery_timeout=delivery_timeout,
             rotation_grace=rotation_grace,
             loopback_only=loopback_only,
+            delivery_workers=delivery_workers,
+            deliveries_per_webhook=deliveries_per_webhook,
         )
         self._requested_port = port
         self._log_level = log_level
@@ -238,6 +255,32 @@ class SandboxServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.stop()
+
+    def emit(self, event: str, data: dict[str, Any] | None = None) -> str:
+        """Emit `event` to every active webhook subscribed to it; return the event id.
+
+        As `POST /sandbox/events` does: the deliveries are stored before this returns and sent
+        in the background. `data` is the event's data (a realistic sample when `None`).
+        `ValueError` when `event` is not a name of the form `group.action` or `data` is not
+        a JSON object.
+
+        Example:
+
+            event_id = sandbox.emit("order.created", {"id": 1001, "status_name": "new"})
+        """
+        if self.app is None:
+            raise RuntimeError("the sandbox is not running")
+        request: dict[str, Any] = {"event": event}
+        if data is not None:
+            request["data"] = data
+        problem = next(iter(schema_validator("SandboxEventRequest").iter_errors(request)), None)
+        if problem is not None:
+            field = ".".join(str(part) for part in problem.absolute_path) or "event"
+            raise ValueError(f"{field}: {problem.message}")
+        event_id, _ = self.app.state.dispatcher.emit(
+            self.shop_id, event, sample_data(event) if data is None else data
+        )
+        return event_id
 
     def inject_fault(
         self,
