@@ -16,8 +16,8 @@ import pytest
 
 from pancake_pos.sandbox import SandboxServer
 from pancake_pos.sandbox._config import to_micros
-from pancake_pos.sandbox._spec import load_spec, response_validator
 from pancake_pos.sandbox._render import delivery_page, health_json, stats_json
+from pancake_pos.sandbox._spec import load_spec, response_validator
 from pancake_pos.sandbox._store import DeliveryFilters, DeliveryRecord, Store
 
 OPERATIONS = [
