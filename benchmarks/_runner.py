@@ -16,6 +16,7 @@ from . import (
     bench_decode,
     bench_fanout,
     bench_import,
+    bench_sandbox,
     bench_sync,
     bench_verify,
     bench_walk,
@@ -34,6 +35,7 @@ PARTS: dict[int, ModuleType] = {
     5: bench_fanout,
     6: bench_verify,
     7: bench_import,
+    11: bench_sandbox,
 }
 """Each module has `TITLE` and `measure(context)` (a function or a coroutine function)."""
 

@@ -35,6 +35,7 @@ OWN_MEASUREMENTS = {
     "5.": ["AsyncPancakeClient x20: time", "bare httpx.AsyncClient x20: time"],
     "6.": ["pancake_pos verify_signature", "standardwebhooks verify(json_parse=False)"],
     "7.": ["import httpx", "import pancake_pos", "import pancake_pos._client"],
+    "11": ["20 events: time to all delivered and stored", "200 events: lost"],
 }
 
 
