@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,8 +129,6 @@ def receiver() -> Iterator[GatedReceiver]:
 
 
 def _wait(condition: object, what: str) -> None:
-    import time
-
     deadline = time.monotonic() + 30
     while not condition():  # type: ignore[operator]
         if time.monotonic() > deadline:
@@ -237,3 +236,55 @@ def test_a_port_that_cannot_be_bound_is_a_usage_error() -> None:
     assert result.output.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: the port is in use"
     ]
+
+
+@pytest.mark.slow
+def test_a_stalled_request_does_not_hold_the_sandbox_open_on_sigterm() -> None:
+    sandbox = SandboxProcess("--quiet")
+    try:
+        base = httpx.URL(sandbox.settings["PANCAKE_BASE_URL"])
+        assert base.port is not None
+        with socket.create_connection((base.host, base.port)) as stalled:
+            shop = sandbox.settings["PANCAKE_SHOP_ID"]
+            key = sandbox.settings["PANCAKE_API_KEY"]
+            stalled.sendall(
+                f"POST /api/v1/shops/{shop}/sandbox/events?api_key={key} HTTP/1.1\r\n"
+                f"Host: {base.host}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000\r\n\r\n{".encode()
+            )  # ...and the rest of the body never comes
+            time.sleep(0.3)  # the sandbox is reading it
+            sandbox.process.send_signal(signal.SIGTERM)
+            errors = sandbox.finish()  # kills it after 30 s if it would not stop
+        assert sandbox.process.returncode == -signal.SIGTERM, errors
+        assert "Traceback" not in errors
+    finally:
+        sandbox.close()
+
+
+def test_a_file_written_by_an_earlier_sandbox_keeps_its_previous_secret(tmp_path: Path) -> None:
+    import sqlite3
+
+    from pancake_pos.sandbox._store import Store
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE webhooks (id TEXT PRIMARY KEY, shop_id TEXT NOT NULL, url TEXT NOT NULL, "
+            "events TEXT NOT NULL, is_active INTEGER NOT NULL, secret TEXT NOT NULL, "
+            "previous_secret TEXT, previous_secret_until INTEGER, description TEXT, "
+            "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_triggered_at INTEGER)"
+        )
+        old.execute(
+            "INSERT INTO webhooks VALUES "
+            "('wh_1', 'shop_1', 'http://127.0.0.1:9/', '[\"order.created\"]', 1, 'whsec_new', "
+            "'whsec_old', 500, NULL, 0, 0, NULL)"
+        )
+    old.close()
+    store = Store(path)
+    try:
+        webhook = store.get_webhook("shop_1", "wh_1")
+    finally:
+        store.close()
+    assert webhook is not None
+    assert webhook.signing_secrets(now=499) == ["whsec_new", "whsec_old"]
+    assert webhook.signing_secrets(now=500) == ["whsec_new"]

@@ -129,7 +129,7 @@ def sandbox(
 
 
 def demo() -> None:
-    """Run the seed's two examples end to end against a local sandbox and receiver.
+    """Run the SDK's two webhook examples end to end against a local sandbox and receiver.
 
     Starts a sandbox and a receiver that verifies every signature, creates and tests an order
     webhook, emits events (some refused), retries the failures, prints stats and health.

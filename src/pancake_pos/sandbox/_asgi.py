@@ -3,6 +3,8 @@ quiet handling of clients that hang up mid-request."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._errors import error_response
 from ._faults import new_request_id
 from ._spec import API_PREFIX
 
@@ -26,12 +29,15 @@ logger = logging.getLogger("pancake_pos.sandbox")
 
 
 class QuietOnDisconnect:
-    """An endpoint as a plain ASGI app that gives no answer to a client gone mid-request.
+    """An endpoint as a plain ASGI app that gives no answer to a client gone mid-request, and a
+    503 to a call the stopping server cancels.
 
     Reading the body of a request whose client hung up raises `ClientDisconnect`. Let out, it
     would make Starlette answer a 500 nobody reads (which the observer would take for a server
     failure) and uvicorn log "Exception in ASGI application". Returning without an answer is
     what a server does for a vanished client; uvicorn, which saw the disconnect, logs nothing.
+    A call still running when the server's graceful shutdown runs out (a client that never
+    finishes sending its body) is cancelled: it is answered 503 `unavailable`, with no traceback.
     (A class, not a function: Starlette wraps functions given to `Route` as request handlers.)
     """
 
@@ -42,6 +48,13 @@ class QuietOnDisconnect:
         try:
             response = await self.endpoint(Request(scope, receive, send))
         except ClientDisconnect:
+            return
+        except asyncio.CancelledError:
+            stopping = error_response(
+                503, "unavailable", "The sandbox is stopping.", headers={"Retry-After": "1"}
+            )
+            with contextlib.suppress(Exception):
+                await stopping(scope, receive, send)
             return
         await response(scope, receive, send)
 

@@ -30,7 +30,7 @@ from ._asgi import Observer
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
 from ._samples import sample_data
-from ._spec import schema_validator
+from ._spec import API_PREFIX, schema_validator
 from ._store import remembered_identity
 
 __all__ = ["GRACEFUL_SHUTDOWN", "SandboxServer", "bind_socket", "serve"]
@@ -139,7 +139,7 @@ def serve(
         serve(SandboxConfig(api_key="sk_sandbox_1", shop_id="shop_1"), port=8765, on_ready=print)
     """
     sock = bind_socket(host, port)
-    base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/api/v1"
+    base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}{API_PREFIX}"
     server = _AnnouncingServer(
         uvicorn.Config(
             create_app(config),
@@ -236,7 +236,7 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """The API's base URL, `http://host:port/api/v1` (what the SDK's `base_url` wants)."""
-        return f"{self.url}/api/v1"
+        return f"{self.url}{API_PREFIX}"
 
     def start(self) -> SandboxServer:
         """Start serving (a fresh app each time, so a `db` file is read again)."""
