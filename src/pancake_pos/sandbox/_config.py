@@ -92,8 +92,8 @@ class SandboxConfig:
     delivery_timeout: float = 5.0
     rotation_grace: float = 24 * 3600.0
     loopback_only: bool = False
-    delivery_workers: int = 32
-    deliveries_per_webhook: int = 16
+    delivery_workers: int = 16
+    deliveries_per_webhook: int = 8
     user_agent: str = f"pancake-pos-sandbox/{__version__}"
     clock: Callable[[], datetime] = utc_now
 

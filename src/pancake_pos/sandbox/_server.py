@@ -190,8 +190,8 @@ class SandboxServer:
         delivery_timeout: float = 5.0,
         rotation_grace: float = 24 * 3600.0,
         loopback_only: bool = False,
-        delivery_workers: int = 32,
-        deliveries_per_webhook: int = 16,
+        delivery_workers: int = 16,
+        deliveries_per_webhook: int = 8,
         log_level: str | None = None,
         observer: Observer | None = None,
     ) -> None:
