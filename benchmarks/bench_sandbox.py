@@ -157,12 +157,14 @@ def measure(context: Context) -> PartResult:
     if small in results and large in results:
         ratio = results[large]["seconds"] / results[small]["seconds"]
         part.ratio_goal(
-            f"{large:,} events / {small:,} events (time)",
+            f"sandbox delivery: {large:,} events / {small:,} events (time)",
             ratio,
             12.0 * large / small / 10,
             key="sandbox-linear",
             detail=f"{large // small}x the events",
         )
         lost = results[small]["lost"] + results[large]["lost"]
-        part.check_goal("events lost", "0", str(lost), lost == 0, key="sandbox-lost")
+        part.check_goal(
+            "sandbox delivery: events lost", "0", str(lost), lost == 0, key="sandbox-lost"
+        )
     return part

@@ -35,6 +35,7 @@ import httpx
 
 from ..signing import build_headers
 from ._config import SandboxConfig, format_timestamp, new_id, to_micros
+from ._errors import APIProblem
 from ._store import DeliveryRecord, Store, WebhookRecord
 
 __all__ = ["RESPONSE_BODY_LIMIT", "SHUTDOWN_GRACE", "Dispatcher"]
@@ -208,7 +209,7 @@ class Dispatcher:
             "data": data,
         }
         async with self._inline:
-            record = await self._attempt(webhook, payload, attempt=1, is_test=True)
+            record = await self._attempt_now(webhook, payload, attempt=1, is_test=True)
         self._store.finish_attempt(record)
         return record
 
@@ -219,7 +220,7 @@ class Dispatcher:
         """
         attempt = self._store.next_attempt_number(webhook.id, delivery.event_id)
         async with self._inline:
-            record = await self._attempt(
+            record = await self._attempt_now(
                 webhook, delivery.payload, attempt=attempt, is_test=delivery.is_test
             )
         self._store.finish_attempt(record)
@@ -323,6 +324,20 @@ class Dispatcher:
         self._store.finish_attempt(record, next_retry, replaces_pending=True)
 
     # One attempt
+
+    async def _attempt_now(
+        self, webhook: WebhookRecord, payload: dict[str, Any], *, attempt: int, is_test: bool
+    ) -> DeliveryRecord:
+        """An attempt asked for through the API; a 503 when it could not even be sent."""
+        try:
+            return await self._attempt(webhook, payload, attempt=attempt, is_test=is_test)
+        except _NotSent:
+            raise APIProblem(
+                503,
+                "unavailable",
+                "No connection was free to make the delivery; nothing was sent.",
+                headers={"Retry-After": "1"},
+            ) from None
 
     async def _attempt(
         self,
