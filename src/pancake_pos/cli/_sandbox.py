@@ -33,10 +33,12 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
     api_key: Annotated[
-        str | None, typer.Option(help="The API key to accept (generated when left out).")
+        str | None,
+        typer.Option(help="The API key to accept (the one --db remembers, or a new one)."),
     ] = None,
     shop_id: Annotated[
-        str | None, typer.Option(help="The shop id to serve (generated when left out).")
+        str | None,
+        typer.Option(help="The shop id to serve (the one --db remembers, or a new one)."),
     ] = None,
     db: Annotated[
         Path | None, typer.Option(help="SQLite file that keeps the state (memory when left out).")
