@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -288,3 +289,54 @@ def test_a_file_written_by_an_earlier_sandbox_keeps_its_previous_secret(tmp_path
     assert webhook is not None
     assert webhook.signing_secrets(now=499) == ["whsec_new", "whsec_old"]
     assert webhook.signing_secrets(now=500) == ["whsec_new"]
+
+
+def _status(store: Any, delivery_id: str) -> str | None:
+    delivery = store.get_delivery("shop_1", delivery_id)
+    return None if delivery is None else str(delivery.status)
+
+
+def test_an_attempt_and_its_next_retry_are_written_together_or_not_at_all() -> None:
+    from pancake_pos.sandbox._store import DeliveryRecord, Store
+
+    store = Store(None)
+    try:
+        hook = store.create_webhook(
+            shop_id="shop_1",
+            url="http://127.0.0.1:9/",
+            events=["order.created"],
+            description=None,
+            is_active=True,
+            secret="whsec_x",
+            now=0,
+        )
+
+        def record(delivery_id: str, status: str, attempt: int) -> DeliveryRecord:
+            return DeliveryRecord(
+                id=delivery_id, shop_id="shop_1", webhook_id=hook.id, event="order.created",
+                event_id="msg_1", payload={}, response=None, status=status,
+                failure_reason=None if status != "failed" else "timeout", created_at=attempt,
+                duration_ms=0, attempt=attempt, next_attempt_at=attempt if status == "pending"
+                else None, is_test=False,
+            )  # fmt: skip
+
+        store.accept([record("dlv_1", "pending", 1)])
+        assert store.finish_attempt(
+            record("dlv_1", "failed", 1), record("dlv_2", "pending", 2), replaces_pending=True
+        )
+        assert [d.id for d in store.pending_retries()] == ["dlv_2"]
+        assert _status(store, "dlv_1") == "failed"
+
+        store.drop_pending(hook.id, "msg_1")  # a retry asked for through the API succeeded
+        store.finish_attempt(
+            record("dlv_2", "failed", 2), record("dlv_3", "pending", 3), replaces_pending=True
+        )
+        assert store.pending_retries() == []  # the attempt is kept, no further retry
+        assert _status(store, "dlv_2") == "failed"
+
+        store.delete_webhook("shop_1", hook.id)
+        assert not store.finish_attempt(record("dlv_4", "failed", 4), record("dlv_5", "pending", 5))
+        assert store.get_delivery("shop_1", "dlv_4") is None
+        assert store.get_delivery("shop_1", "dlv_5") is None
+    finally:
+        store.close()
