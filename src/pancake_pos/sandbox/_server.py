@@ -251,7 +251,8 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving: pending retries are cancelled (kept in the `db` file when there is one)."""
+        """Stop serving (a few seconds at most). Deliveries not yet made stay pending: with a `db`
+        file, they go out when a sandbox starts on it again."""
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.stop()
