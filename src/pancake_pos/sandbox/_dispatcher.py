@@ -235,36 +235,42 @@ class Dispatcher:
     # The queue
 
     async def _feed(self) -> None:
-        per_webhook = self._config.deliveries_per_webhook
         while True:
-            self._wake.clear()
-            now = to_micros(self._config.clock())
-            next_due: int | None = None
-            for webhook in self._store.active_webhooks():
-                room = per_webhook - self._held.get(webhook.id, 0)
-                if room > 0:
-                    for delivery_id in self._store.due_pending(
-                        webhook.id, now=now, limit=per_webhook
-                    ):
-                        if room == 0:
-                            break
-                        if delivery_id in self._claimed:
-                            continue
-                        self._claimed.add(delivery_id)
-                        self._held[webhook.id] = self._held.get(webhook.id, 0) + 1
-                        room -= 1
-                        await self._queue.put((webhook.shop_id, webhook.id, delivery_id))
-                due = self._store.next_due_after(webhook.id, now)
-                if due is not None and (next_due is None or due < next_due):
-                    next_due = due
-            wait = None
-            if next_due is not None:
-                wait = max(0.0, (next_due - to_micros(self._config.clock())) / 1_000_000)
+            try:
+                wait = await self._feed_once()
+            except Exception:  # the store failed; try again shortly rather than stop delivering
+                logger.exception("the sandbox's delivery queue could not be filled")
+                wait = 1.0
             try:
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    async def _feed_once(self) -> float | None:
+        """Queue the due deliveries each webhook has room for; how long until the next is due."""
+        per_webhook = self._config.deliveries_per_webhook
+        self._wake.clear()
+        now = to_micros(self._config.clock())
+        next_due: int | None = None
+        for webhook in self._store.active_webhooks():
+            room = per_webhook - self._held.get(webhook.id, 0)
+            if room > 0:
+                for delivery_id in self._store.due_pending(webhook.id, now=now, limit=per_webhook):
+                    if room == 0:
+                        break
+                    if delivery_id in self._claimed:
+                        continue
+                    self._claimed.add(delivery_id)
+                    self._held[webhook.id] = self._held.get(webhook.id, 0) + 1
+                    room -= 1
+                    await self._queue.put((webhook.shop_id, webhook.id, delivery_id))
+            due = self._store.next_due_after(webhook.id, now)
+            if due is not None and (next_due is None or due < next_due):
+                next_due = due
+        if next_due is None:
+            return None
+        return max(0.0, (next_due - to_micros(self._config.clock())) / 1_000_000)
 
     async def _work(self) -> None:
         while True:
