@@ -3,9 +3,11 @@ hangs (or is gone) takes nothing from the others."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -120,3 +122,29 @@ async def test_a_hanging_receiver_takes_nothing_from_a_healthy_one(
     reasons = {reason or "" for _, _, reason in _stored(sandbox, hanging.id)}
     assert reasons
     assert all(reason.startswith(("timeout", "connection")) for reason in reasons), reasons
+
+
+async def test_a_disabled_webhook_keeps_its_pending_deliveries_until_enabled(
+    make_sandbox: Callable[..., SandboxServer],
+    make_client: Callable[..., AsyncPancakeClient],
+    eventually: Callable[..., Awaitable[Any]],
+) -> None:
+    sandbox = make_sandbox(retry_schedule=(1.0,))
+    client = make_client(sandbox)
+    with RecordingReceiver() as receiver:
+        webhook_id = await _register(client, receiver, "order.created")
+        receiver.fail_next(1, status=503)
+        event_id = sandbox.emit("order.created")
+        receiver.wait_for(1)
+        await client.webhooks.set_active(webhook_id, False)
+        pending = await eventually(
+            client.webhooks.get_pending_deliveries, lambda found: found.total_count == 1
+        )
+        assert [d.attempt for d in pending.deliveries] == [2]
+        await asyncio.sleep(1.3)  # past the retry's time: nothing is sent while disabled
+        assert len(receiver.received) == 1
+        await client.webhooks.set_active(webhook_id, True)
+        [first, retry] = receiver.wait_for(2)
+    assert (first.status_code, retry.status_code) == (503, 200)
+    assert first.event_id == retry.event_id == event_id
+    assert (await client.webhooks.get_pending_deliveries()).total_count == 0

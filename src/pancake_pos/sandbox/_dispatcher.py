@@ -94,6 +94,8 @@ class Dispatcher:
             maxsize=config.delivery_workers
         )
         self._claimed: set[str] = set()
+        self._with_work: set[str] = set()
+        """Webhooks that may have pending deliveries; the feeder looks only at these."""
         self._held: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._inline = asyncio.Semaphore(_INLINE_ATTEMPTS)
@@ -114,6 +116,7 @@ class Dispatcher:
             trust_env=False,
         )
         self._loop = asyncio.get_running_loop()
+        self._with_work.update(self._store.webhooks_with_pending())
         self._idle.set()
         self._tasks.append(self._loop.create_task(self._feed(), name="sandbox-feeder"))
         for number in range(self._config.delivery_workers):
@@ -142,8 +145,8 @@ class Dispatcher:
             await self._client.aclose()
             self._client = None
 
-    def notify(self) -> None:
-        """Tell the feeder there may be new work (from any thread)."""
+    def notify(self, webhook_ids: list[str]) -> None:
+        """Tell the feeder these webhooks may have new work (from any thread)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -152,9 +155,13 @@ class Dispatcher:
         except RuntimeError:
             running = None
         if running is loop:
-            self._wake.set()
+            self._mark(webhook_ids)
         else:
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._mark, webhook_ids)
+
+    def _mark(self, webhook_ids: list[str]) -> None:
+        self._with_work.update(webhook_ids)
+        self._wake.set()
 
     # What the API asks for
 
@@ -194,7 +201,7 @@ class Dispatcher:
             for webhook in webhooks
         )
         if webhooks:
-            self.notify()
+            self.notify([webhook.id for webhook in webhooks])
         return event_id, [webhook.id for webhook in webhooks]
 
     async def send_test(
@@ -230,7 +237,7 @@ class Dispatcher:
 
     def resume(self, webhook: WebhookRecord) -> None:
         """A webhook was (re)activated: its pending deliveries go out again."""
-        self.notify()
+        self.notify([webhook.id])
 
     # The queue
 
@@ -253,7 +260,11 @@ class Dispatcher:
         self._wake.clear()
         now = to_micros(self._config.clock())
         next_due: int | None = None
-        for webhook in self._store.active_webhooks():
+        for webhook_id in list(self._with_work):
+            webhook = self._store.get_webhook_by_id(webhook_id)
+            if webhook is None or not webhook.is_active:
+                self._with_work.discard(webhook_id)  # `resume` marks it again when enabled
+                continue
             room = per_webhook - self._held.get(webhook.id, 0)
             if room > 0:
                 for delivery_id in self._store.due_pending(webhook.id, now=now, limit=per_webhook):
@@ -268,6 +279,12 @@ class Dispatcher:
             due = self._store.next_due_after(webhook.id, now)
             if due is not None and (next_due is None or due < next_due):
                 next_due = due
+            if (
+                due is None
+                and not self._held.get(webhook.id)
+                and not self._store.due_pending(webhook.id, now=now, limit=1)
+            ):
+                self._with_work.discard(webhook.id)  # nothing pending at all
         if next_due is None:
             return None
         return max(0.0, (next_due - to_micros(self._config.clock())) / 1_000_000)
@@ -328,6 +345,8 @@ class Dispatcher:
                 is_test=False,
             )
         self._store.finish_attempt(record, next_retry, replaces_pending=True)
+        if next_retry is not None:
+            self._mark([webhook.id])
 
     # One attempt
 

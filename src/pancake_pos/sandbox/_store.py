@@ -358,6 +358,22 @@ class Store:
             ).fetchone()
         return None if row is None else _webhook(row)
 
+    def get_webhook_by_id(self, webhook_id: str) -> WebhookRecord | None:
+        """The webhook, whatever its shop, or `None`."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?", (webhook_id,)
+            ).fetchone()
+        return None if row is None else _webhook(row)
+
+    def webhooks_with_pending(self) -> list[str]:
+        """The ids of the webhooks that have pending deliveries."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending'"
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def list_webhooks(self, shop_id: str) -> list[WebhookRecord]:
         """The shop's webhooks, newest first."""
         with self._transaction() as conn:
@@ -365,15 +381,6 @@ class Store:
                 f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE shop_id = ? "
                 "ORDER BY created_at DESC, id DESC",
                 (shop_id,),
-            ).fetchall()
-        return [_webhook(row) for row in rows]
-
-    def active_webhooks(self) -> list[WebhookRecord]:
-        """Every active webhook of every shop, oldest first."""
-        with self._transaction() as conn:
-            rows = conn.execute(
-                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE is_active = 1 "
-                "ORDER BY created_at, id"
             ).fetchall()
         return [_webhook(row) for row in rows]
 
