@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import socket
@@ -162,6 +163,13 @@ def serve(
         sock.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _event_problem(event: str) -> str | None:
+    """Why `event` is not an event name the document accepts (`None` when it is one)."""
+    problem = next(iter(schema_validator("WebhookEvent").iter_errors(event)), None)
+    return None if problem is None else str(problem.message)
+
+
 class SandboxServer:
     """A sandbox on a free loopback port, in a background thread (`with` or `async with`).
 
@@ -271,13 +279,11 @@ class SandboxServer:
         """
         if self.app is None:
             raise RuntimeError("the sandbox is not running")
-        request: dict[str, Any] = {"event": event}
-        if data is not None:
-            request["data"] = data
-        problem = next(iter(schema_validator("SandboxEventRequest").iter_errors(request)), None)
+        problem = _event_problem(event) if isinstance(event, str) else f"{event!r} is not a string"
         if problem is not None:
-            field = ".".join(str(part) for part in problem.absolute_path) or "event"
-            raise ValueError(f"{field}: {problem.message}")
+            raise ValueError(f"event: {problem}")
+        if data is not None and not isinstance(data, dict):
+            raise ValueError(f"data: {data!r} is not of type 'object'")
         event_id, _ = self.app.state.dispatcher.emit(
             self.shop_id, event, sample_data(event) if data is None else data
         )
