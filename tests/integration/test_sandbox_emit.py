@@ -134,8 +134,13 @@ def test_emit_refuses_a_bad_event_or_data_naming_it(
 
 
 def test_emit_needs_a_running_sandbox() -> None:
+    sandbox = SandboxServer()
     with pytest.raises(RuntimeError, match="not running"):
-        SandboxServer().emit("order.created")
+        sandbox.emit("order.created")
+    with sandbox:
+        assert sandbox.emit("order.created").startswith("msg_")
+    with pytest.raises(RuntimeError, match="not running"):
+        sandbox.emit("order.created")
 
 
 async def test_a_body_over_the_limit_is_413_and_one_at_the_limit_is_read(

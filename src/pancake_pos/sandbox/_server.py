@@ -277,7 +277,7 @@ class SandboxServer:
 
             event_id = sandbox.emit("order.created", {"id": 1001, "status_name": "new"})
         """
-        if self.app is None:
+        if self.app is None or self._runner is None:
             raise RuntimeError("the sandbox is not running")
         problem = _event_problem(event) if isinstance(event, str) else f"{event!r} is not a string"
         if problem is not None:
