@@ -97,13 +97,6 @@ def sandbox(
         delivery_timeout=delivery_timeout,
         rotation_grace=rotation_grace,
     )
-    log = logging.getLogger("pancake_pos.sandbox")
-    if not quiet:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
 
     def announce(base_url: str) -> None:
         typer.echo(
@@ -122,12 +115,24 @@ def sandbox(
             "Press Ctrl-C to stop."
         )
 
+    log = logging.getLogger("pancake_pos.sandbox")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    saved = (log.level, log.propagate)
+    if not quiet:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
     try:
         serve(config, host=host, port=port, on_ready=announce)
     except OSError as exc:
         why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
         typer.echo(f"Error: cannot listen on {host}:{port}: {why}", err=True)
         raise typer.Exit(2) from None
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 def demo() -> None:
