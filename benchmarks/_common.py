@@ -60,6 +60,8 @@ class Settings:
     """Rounds (or repeats) of bench_facade.run(); None: its own default."""
     signing_number: int = 10_000
     import_runs: int = 15
+    sandbox_events: tuple[int, int] = (1_000, 10_000)
+    """Events emitted in part 11's two runs (the goal compares their times)."""
 
 
 FULL = Settings()
@@ -81,6 +83,7 @@ SMOKE = Settings(
     facade_rounds=1,
     signing_number=20,
     import_runs=1,
+    sandbox_events=(20, 200),
 )
 
 

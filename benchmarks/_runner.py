@@ -19,6 +19,7 @@ from . import (
     bench_receiver,
     bench_receiver_http,
     bench_stores,
+    bench_sandbox,
     bench_sync,
     bench_verify,
     bench_walk,
@@ -40,6 +41,7 @@ PARTS: dict[int, ModuleType] = {
     8: bench_receiver,
     9: bench_receiver_http,
     10: bench_stores,
+    11: bench_sandbox,
 }
 """Each module has `TITLE` and `measure(context)` (a function or a coroutine function)."""
 

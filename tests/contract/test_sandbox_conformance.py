@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from pancake_pos.sandbox import SandboxServer
 from pancake_pos.sandbox._config import to_micros
+from pancake_pos.sandbox._render import delivery_page, health_json, stats_json
 from pancake_pos.sandbox._spec import load_spec, response_validator
 from pancake_pos.sandbox._store import DeliveryFilters, DeliveryRecord, Store
 
@@ -141,15 +143,21 @@ def test_query_parameters_are_validated(http: httpx.Client) -> None:
         assert http.get("/webhook-deliveries", params={"page_size": size}).status_code == 200
 
 
-def test_stats_need_both_dates_in_order(http: httpx.Client, webhook_id: str) -> None:
+def test_stats_need_both_dates_and_a_reversed_range_is_empty(
+    http: httpx.Client, webhook_id: str
+) -> None:
     missing = http.get(f"/webhooks/{webhook_id}/stats", params={"to_date": "2024-04-29"})
     assert errors_of(missing) == [
         {"location": "query", "field": "from_date", "message": "is required"}
     ]
-    backwards = http.get(
-        f"/webhooks/{webhook_id}/stats", params={"from_date": "2024-04-30", "to_date": "2024-04-29"}
-    )
-    assert fields(backwards) == {("query", "from_date")}
+    assert http.post(f"/webhooks/{webhook_id}/test", json={"event": "order.created"}).is_success
+    today = datetime.datetime.now(datetime.UTC).date()
+    around = {"from_date": str(today + datetime.timedelta(days=1)), "to_date": str(today)}
+    backwards = http.get(f"/webhooks/{webhook_id}/stats", params=around)
+    assert backwards.status_code == 200, backwards.text
+    assert backwards.json()["total_deliveries"] == 0  # a reversed range holds nothing
+    listing = http.get("/webhook-deliveries", params=around)
+    assert (listing.status_code, listing.json()["data"]) == (200, [])
     same_day = http.get(
         f"/webhooks/{webhook_id}/stats", params={"from_date": "2024-04-29", "to_date": "2024-04-29"}
     )
@@ -221,7 +229,9 @@ def test_secrets_show_on_create_and_get_only(http: httpx.Client, webhook_id: str
     assert http.get(f"/webhooks/{webhook_id}").json()["secret_key"] == rotated
 
 
-def test_idempotency_replays_the_first_answer_per_path(http: httpx.Client, webhook_id: str) -> None:
+def test_idempotency_replays_the_first_answer_and_refuses_any_other_request(
+    http: httpx.Client, webhook_id: str
+) -> None:
     headers = {"Idempotency-Key": "same-key"}
     first = http.post(f"/webhooks/{webhook_id}/rotate-secret", headers=headers)
     again = http.post(f"/webhooks/{webhook_id}/rotate-secret", headers=headers)
@@ -229,10 +239,12 @@ def test_idempotency_replays_the_first_answer_per_path(http: httpx.Client, webho
     assert again.headers["idempotent-replayed"] == "true"
     assert http.get(f"/webhooks/{webhook_id}").json()["secret_key"] == first.json()["secret_key"]
     elsewhere = http.post(f"/webhooks/{webhook_id}/clear-history", headers=headers)
-    assert elsewhere.status_code == 200  # the key is scoped to the path
-    emitted = http.post("/sandbox/events", json={"event": "order.created"}, headers=headers)
+    assert elsewhere.status_code == 409  # the same key with a different request (another path)
+    assert elsewhere.json()["error"]["code"] == "idempotency_conflict"
+    other = {"Idempotency-Key": "other-key"}
+    emitted = http.post("/sandbox/events", json={"event": "order.created"}, headers=other)
     assert emitted.status_code == 202
-    conflict = http.post("/sandbox/events", json={"event": "order.updated"}, headers=headers)
+    conflict = http.post("/sandbox/events", json={"event": "order.updated"}, headers=other)
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "idempotency_conflict"
 
@@ -284,7 +296,7 @@ def test_health_thresholds_over_the_last_100(failures: int, state: str, rate: fl
         for number in range(100, 200):
             status = "failed" if number < 100 + failures else "success"
             store.save_delivery(_delivery(number, status, created_at=number))
-        health = store.health("wh_1")
+        health = health_json(store.health_facts("wh_1"))
     finally:
         store.close()
     assert health["status"] == state
@@ -294,7 +306,8 @@ def test_health_thresholds_over_the_last_100(failures: int, state: str, rate: fl
 def test_health_without_deliveries_is_healthy_100() -> None:
     store = Store(None)
     try:
-        assert store.health("wh_1") == {"status": "healthy", "success_rate": 100.0}
+        health = health_json(store.health_facts("wh_1"))
+        assert health == {"status": "healthy", "success_rate": 100.0}
     finally:
         store.close()
 
@@ -315,10 +328,12 @@ def test_stats_buckets_by_hour_and_range_is_inclusive() -> None:
             status = "failed" if number == 2 else "success"
             event = "customer.created" if number == 3 else "order.created"
             store.save_delivery(_delivery(number, status, to_micros(moment), event))
-        stats = store.stats(
-            "wh_1",
-            since=to_micros(day),
-            until=to_micros(day + datetime.timedelta(days=1)),
+        stats = stats_json(
+            store.completed_between(
+                "wh_1",
+                since=to_micros(day),
+                until=to_micros(day + datetime.timedelta(days=1)),
+            )
         )
     finally:
         store.close()
@@ -341,8 +356,12 @@ def test_listing_is_newest_first_by_created_at_then_id() -> None:
         store.save_delivery(
             DeliveryRecord(**{**_delivery(9, "pending", 8).__dict__, "next_attempt_at": 9})
         )
-        page = store.list_deliveries("shop_1", DeliveryFilters(), page_size=3, page_number=1)
-        last = store.list_deliveries("shop_1", DeliveryFilters(), page_size=3, page_number=2)
+        first, total = store.list_deliveries(
+            "shop_1", DeliveryFilters(), page_size=3, page_number=1
+        )
+        second, _ = store.list_deliveries("shop_1", DeliveryFilters(), page_size=3, page_number=2)
+        page = delivery_page(first, total=total, page_size=3, page_number=1)
+        last = delivery_page(second, total=total, page_size=3, page_number=2)
     finally:
         store.close()
     assert [delivery["id"] for delivery in page["data"]] == ["dlv_0002", "dlv_0001", "dlv_0000"]
@@ -378,7 +397,9 @@ def test_a_body_the_sandbox_could_not_send_back_is_400(
 ) -> None:
     """Numbers JSON has no spelling for, strings UTF-8 cannot carry, nesting deeper than the
     parser goes: refused as 400 up front, not a 500 now or on every later listing."""
-    headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+    # A key belongs to the shop: each request gets its own.
+    key = None if idempotency_key is None else f"{idempotency_key}-{uuid.uuid4()}"
+    headers = {} if key is None else {"Idempotency-Key": key}
     answer = http.post(f"/webhooks/{webhook_id}/test", content=content, headers=headers)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "bad_request"

@@ -51,9 +51,22 @@ async def test_a_dropped_connection_on_a_get_is_retried(
 
 async def test_a_drop_is_a_real_disconnect(sandbox: SandboxServer) -> None:
     sandbox.inject_fault("drop")
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(params={"api_key": sandbox.api_key}) as http:
         with pytest.raises(httpx.RemoteProtocolError):
             await http.get(f"{sandbox.base_url}/shops/{sandbox.shop_id}/webhooks")
+
+
+async def test_faults_hit_only_authenticated_calls(sandbox: SandboxServer) -> None:
+    sandbox.inject_fault("503")
+    url = f"{sandbox.base_url}/shops/{sandbox.shop_id}/webhooks"
+    async with httpx.AsyncClient() as http:
+        stranger = await http.get(url, params={"api_key": "wrong"})
+        assert stranger.status_code == 401
+        assert sandbox.app is not None
+        assert len(sandbox.app.state.faults.armed()) == 1  # still armed
+        hit = await http.get(url, params={"api_key": sandbox.api_key})
+        assert hit.status_code == 503
+    assert sandbox.app.state.faults.armed() == []
 
 
 async def test_without_retries_the_faults_surface_as_typed_errors(

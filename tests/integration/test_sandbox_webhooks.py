@@ -119,7 +119,7 @@ async def test_a_failed_test_is_reported_and_never_retried(
     assert result.response.status_code == 500
     assert (await client.webhooks.get_pending_deliveries()).total_count == 0
     assert receiver.received[0].payload is not None
-    assert receiver.received[0].payload["data"]["sample"] is True  # no payload: a sample
+    assert receiver.received[0].payload["data"]["status_name"] == "new"  # no payload: a sample
 
 
 async def test_unreachable_receiver_fails_with_connection_refused(

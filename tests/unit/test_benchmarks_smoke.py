@@ -49,6 +49,7 @@ OWN_MEASUREMENTS = {
         "bare Starlette endpoint + standardwebhooks verify (reference)",
     ],
     "10": ["MemoryStore (floor)", "SQLiteStore (WAL, file on local disk)"],
+    "11": ["20 events: time to all delivered and stored", "200 events: lost"],
 }
 
 

@@ -6,7 +6,9 @@ without the `sandbox` extra.
 
 from __future__ import annotations
 
-import secrets
+import errno
+import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,10 +33,12 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
     api_key: Annotated[
-        str | None, typer.Option(help="The API key to accept (generated when left out).")
+        str | None,
+        typer.Option(help="The API key to accept (the one --db remembers, or a new one)."),
     ] = None,
     shop_id: Annotated[
-        str | None, typer.Option(help="The shop id to serve (generated when left out).")
+        str | None,
+        typer.Option(help="The shop id to serve (the one --db remembers, or a new one)."),
     ] = None,
     db: Annotated[
         Path | None, typer.Option(help="SQLite file that keeps the state (memory when left out).")
@@ -43,29 +47,55 @@ def sandbox(
         str, typer.Option(help="Seconds before each automatic retry of a failed delivery.")
     ] = "1,5,30",
     delivery_timeout: Annotated[
-        float, typer.Option(help="Seconds a receiver has to answer a delivery.")
+        float, typer.Option(help="Seconds a receiver has to answer a delivery.", min=0.1)
     ] = 5.0,
+    rotation_grace: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a replaced secret keeps signing deliveries after a rotation.", min=0
+        ),
+    ] = 24 * 3600.0,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No log line per API call and per delivery attempt on stderr."
+        ),
+    ] = False,
 ) -> None:
     """Serve the whole webhooks API locally, delivering real signed webhooks (Ctrl-C stops it).
+
+    Logs one line per API call and per delivery attempt on stderr (--quiet turns them off).
+    With --db, the file keeps the webhooks, the deliveries, the shop id and the API key, and
+    the deliveries not yet made go out when it starts again.
 
     Example:
 
         pancake-pos sandbox --port 8765 --db sandbox.db --retry-schedule 1,5,30
     """
     _require_sandbox()
+    import secrets
+
     from ..sandbox import SandboxConfig, parse_retry_schedule
     from ..sandbox._server import serve
+    from ..sandbox._store import remembered_identity
 
     try:
         schedule = parse_retry_schedule(retry_schedule)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--retry-schedule") from None
+    if db is not None:
+        try:
+            api_key, shop_id = remembered_identity(db, api_key, shop_id)
+        except Exception as exc:  # sqlite3.Error, OSError: the file is not a usable database
+            typer.echo(f"Error: cannot use --db {db}: {exc}", err=True)
+            raise typer.Exit(2) from None
     config = SandboxConfig(
         api_key=api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}",
         shop_id=shop_id or f"shop_{secrets.token_hex(4)}",
         db=db,
         retry_schedule=schedule,
         delivery_timeout=delivery_timeout,
+        rotation_grace=rotation_grace,
     )
 
     def announce(base_url: str) -> None:
@@ -85,15 +115,28 @@ def sandbox(
             "Press Ctrl-C to stop."
         )
 
+    log = logging.getLogger("pancake_pos.sandbox")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    saved = (log.level, log.propagate)
+    if not quiet:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
     try:
         serve(config, host=host, port=port, on_ready=announce)
     except OSError as exc:
-        typer.echo(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(1) from None
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        typer.echo(f"Error: cannot listen on {host}:{port}: {why}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 def demo() -> None:
-    """Run the seed's two examples end to end against a local sandbox and receiver.
+    """Run the SDK's two webhook examples end to end against a local sandbox and receiver.
 
     Starts a sandbox and a receiver that verifies every signature, creates and tests an order
     webhook, emits events (some refused), retries the failures, prints stats and health.

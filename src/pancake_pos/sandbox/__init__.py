@@ -1,8 +1,8 @@
 """The local sandbox (extra `sandbox`): the whole webhooks API of the document, served locally.
 
-It stores its state in SQLite, really delivers signed webhooks to the registered URLs and retries
-failed ones on a schedule. `pancake-pos sandbox` serves one from the command line; tests and the
-demo run one in-process with `SandboxServer`.
+It stores its state in SQLite, really delivers signed webhooks to the registered URLs through a
+bounded queue, and retries failed ones on a schedule. `pancake-pos sandbox` serves one from the
+command line; tests and the demo run one in-process with `SandboxServer`.
 
 Example:
 
@@ -10,6 +10,7 @@ Example:
 
     with SandboxServer() as sandbox:
         print(sandbox.base_url, sandbox.api_key, sandbox.shop_id)
+        event_id = sandbox.emit("order.created")
 """
 
 from __future__ import annotations

@@ -79,8 +79,10 @@ class SandboxConfig:
     `db` is a SQLite file that keeps the state across restarts (memory when `None`).
     `retry_schedule` are the waits, in seconds, before each automatic retry of a failed delivery.
     `delivery_timeout` bounds each delivery; `rotation_grace` is how long, in seconds, deliveries
-    stay signed with the previous secret after a rotation. `loopback_only` refuses deliveries to any
-    host but this machine (the test suites use it so that fuzzed URLs never leave the machine).
+    stay signed with a secret after a rotation replaced it. `loopback_only` refuses deliveries
+    to any host but this machine (the test suites use it so that fuzzed URLs never leave the
+    machine). `delivery_workers` deliveries run at once at most, and no more than
+    `deliveries_per_webhook` of them to the same webhook.
     """
 
     api_key: str
@@ -90,8 +92,21 @@ class SandboxConfig:
     delivery_timeout: float = 5.0
     rotation_grace: float = 24 * 3600.0
     loopback_only: bool = False
+    delivery_workers: int = 16
+    deliveries_per_webhook: int = 8
     user_agent: str = f"pancake-pos-sandbox/{__version__}"
     clock: Callable[[], datetime] = utc_now
+
+    def __post_init__(self) -> None:
+        if self.delivery_workers < 1:
+            raise ValueError(f"delivery_workers must be at least 1, got {self.delivery_workers}")
+        if not 1 <= self.deliveries_per_webhook <= self.delivery_workers:
+            raise ValueError(
+                "deliveries_per_webhook must be from 1 to delivery_workers, "
+                f"got {self.deliveries_per_webhook}"
+            )
+        if self.rotation_grace < 0:
+            raise ValueError(f"rotation_grace must not be negative, got {self.rotation_grace}")
 
     def __repr__(self) -> str:
         return (

@@ -2,7 +2,8 @@
 
 Sandbox only, outside `/api/v1` and outside the document: `POST /_sandbox/faults` with
 `{"kind": ..., "count": N}` (or `SandboxServer.inject_fault`) arms a fault for the next `count` API
-calls, optionally only those whose path starts with `path` and whose method is `method`:
+calls that carry the right `api_key` (an unauthenticated call is answered 401 and uses up no
+fault), optionally only those whose path starts with `path` and whose method is `method`:
 
 - `"429"`: answer 429 with `Retry-After: retry_after` (seconds, default 1);
 - `"500"`: answer 500; `"503"`: answer 503 with `Retry-After`;
@@ -20,17 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hmac
 import json
 import secrets
 import threading
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._spec import API_PREFIX
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultMiddleware", "Faults", "new_request_id", "parse_fault"]
 
 FAULT_KINDS = ("429", "500", "503", "slow", "drop", "drop_after")
-_API_PREFIX = "/api/v1/"
+_API_PREFIX = API_PREFIX + "/"
 
 
 def new_request_id() -> str:
@@ -171,15 +176,26 @@ async def _drop(receive: Receive, send: Send) -> None:
     )
 
 
-class FaultMiddleware:
-    """The outermost layer of the sandbox app: applies armed faults to `/api/v1` calls."""
+def _has_key(scope: Scope, api_key: str) -> bool:
+    query = scope.get("query_string", b"").decode("latin-1")
+    given = next((value for name, value in parse_qsl(query) if name == "api_key"), "")
+    return hmac.compare_digest(given.encode(), api_key.encode())
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+
+class FaultMiddleware:
+    """Applies armed faults to authenticated `/api/v1` calls."""
+
+    def __init__(self, app: ASGIApp, faults: Faults, api_key: str) -> None:
         self.app = app
         self.faults = faults
+        self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(_API_PREFIX):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(_API_PREFIX)
+            or not _has_key(scope, self.api_key)
+        ):
             await self.app(scope, receive, send)
             return
         fault = self.faults.take(scope["method"], scope["path"])

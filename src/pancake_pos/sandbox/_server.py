@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import socket
@@ -25,13 +26,19 @@ from typing import Any
 
 import uvicorn
 
-from ._app import Observer, SandboxApp, create_app
+from ._app import SandboxApp, create_app
+from ._asgi import Observer
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
+from ._samples import sample_data
+from ._spec import API_PREFIX, schema_validator
+from ._store import remembered_identity
 
-__all__ = ["SandboxServer", "bind_socket", "serve"]
+__all__ = ["GRACEFUL_SHUTDOWN", "SandboxServer", "bind_socket", "serve"]
 
 _START_TIMEOUT = 30.0
+GRACEFUL_SHUTDOWN = 3
+"""Seconds calls still running get to finish when the server stops; then they are cancelled."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -67,7 +74,7 @@ class ThreadedUvicorn:
             access_log=False,
             proxy_headers=False,
             server_header=False,
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
@@ -124,14 +131,16 @@ def serve(
 ) -> None:
     """Serve a sandbox in this thread until Ctrl-C (SIGINT) or SIGTERM; what `pancake-pos
     sandbox` runs. `on_ready(base_url)` is called once it accepts connections; `OSError` when
-    the address cannot be bound.
+    the address cannot be bound. Stopping takes a few seconds at most: calls still running
+    after `GRACEFUL_SHUTDOWN` seconds are cancelled, deliveries in flight after one more
+    second too (they stay pending in the database and go out on the next start).
 
     Example:
 
         serve(SandboxConfig(api_key="sk_sandbox_1", shop_id="shop_1"), port=8765, on_ready=print)
     """
     sock = bind_socket(host, port)
-    base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/api/v1"
+    base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}{API_PREFIX}"
     server = _AnnouncingServer(
         uvicorn.Config(
             create_app(config),
@@ -142,6 +151,7 @@ def serve(
             access_log=False,  # access lines would show the api_key query parameter
             proxy_headers=False,
             server_header=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         ),
         on_ready=lambda: on_ready(base_url) if on_ready is not None else None,
     )
@@ -153,6 +163,13 @@ def serve(
         sock.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _event_problem(event: str) -> str | None:
+    """Why `event` is not an event name the document accepts (`None` when it is one)."""
+    problem = next(iter(schema_validator("WebhookEvent").iter_errors(event)), None)
+    return None if problem is None else str(problem.message)
+
+
 class SandboxServer:
     """A sandbox on a free loopback port, in a background thread (`with` or `async with`).
 
@@ -162,9 +179,11 @@ class SandboxServer:
         ...     sandbox.base_url.endswith("/api/v1")
         True
 
-    `api_key` and `shop_id` are generated when not given. `db` is a SQLite file that keeps the
-    state across restarts. `observer(method, path, status, headers, body)` sees every answer
-    of the API. The other keyword arguments are those of `SandboxConfig`.
+    `api_key` and `shop_id` are generated when not given; with a `db` file, the ones it
+    remembers are used (and the ones given are remembered). `db` keeps the state across
+    restarts. `observer(method, path, status, headers, body)` sees every answer of the API.
+    The other keyword arguments are those of `SandboxConfig`. It logs one line per API call
+    and per delivery attempt to the `pancake_pos.sandbox` logger (level INFO).
     """
 
     def __init__(
@@ -179,9 +198,13 @@ class SandboxServer:
         delivery_timeout: float = 5.0,
         rotation_grace: float = 24 * 3600.0,
         loopback_only: bool = False,
+        delivery_workers: int = 16,
+        deliveries_per_webhook: int = 8,
         log_level: str | None = None,
         observer: Observer | None = None,
     ) -> None:
+        if db is not None:
+            api_key, shop_id = remembered_identity(db, api_key, shop_id)
         self.api_key = api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}"
         self.shop_id = shop_id or f"shop_{secrets.token_hex(4)}"
         self.host = host
@@ -193,6 +216,8 @@ class SandboxServer:
             delivery_timeout=delivery_timeout,
             rotation_grace=rotation_grace,
             loopback_only=loopback_only,
+            delivery_workers=delivery_workers,
+            deliveries_per_webhook=deliveries_per_webhook,
         )
         self._requested_port = port
         self._log_level = log_level
@@ -219,7 +244,7 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """The API's base URL, `http://host:port/api/v1` (what the SDK's `base_url` wants)."""
-        return f"{self.url}/api/v1"
+        return f"{self.url}{API_PREFIX}"
 
     def start(self) -> SandboxServer:
         """Start serving (a fresh app each time, so a `db` file is read again)."""
@@ -234,10 +259,35 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving: pending retries are cancelled (kept in the `db` file when there is one)."""
+        """Stop serving (a few seconds at most). Deliveries not yet made stay pending: with a `db`
+        file, they go out when a sandbox starts on it again."""
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.stop()
+
+    def emit(self, event: str, data: dict[str, Any] | None = None) -> str:
+        """Emit `event` to every active webhook subscribed to it; return the event id.
+
+        As `POST /sandbox/events` does: the deliveries are stored before this returns and sent
+        in the background. `data` is the event's data (a realistic sample when `None`).
+        `ValueError` when `event` is not a name of the form `group.action` or `data` is not
+        a JSON object.
+
+        Example:
+
+            event_id = sandbox.emit("order.created", {"id": 1001, "status_name": "new"})
+        """
+        if self.app is None or self._runner is None:
+            raise RuntimeError("the sandbox is not running")
+        problem = _event_problem(event) if isinstance(event, str) else f"{event!r} is not a string"
+        if problem is not None:
+            raise ValueError(f"event: {problem}")
+        if data is not None and not isinstance(data, dict):
+            raise ValueError(f"data: {data!r} is not of type 'object'")
+        event_id, _ = self.app.state.dispatcher.emit(
+            self.shop_id, event, sample_data(event) if data is None else data
+        )
+        return event_id
 
     def inject_fault(
         self,

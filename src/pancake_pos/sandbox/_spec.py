@@ -1,9 +1,9 @@
-"""The OpenAPI document, as the sandbox reads it at run time.
+"""The OpenAPI document, as the sandbox reads it at run time: its operations and validators.
 
 `openapi.json` next to this module is a JSON copy of `openapi/pancake-pos-webhooks.yaml` (the
-wheel only ships `src/pancake_pos`, and the sandbox must not need a YAML parser). A contract test
-keeps the copy equal to the YAML. This module loads it once and offers JSON Schema validators for
-its schemas, with `$ref`s resolved through a `referencing` registry over the whole document.
+wheel only ships `src/pancake_pos`, and the sandbox must not need a YAML parser). This module
+loads it once, lists its operations, and offers JSON Schema validators for its schemas, with
+`$ref`s resolved through a `referencing` registry over the whole document.
 
 Example:
 
@@ -25,19 +25,22 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 __all__ = [
+    "API_PREFIX",
     "FORMAT_CHECKER",
     "SPEC_URI",
     "Operation",
     "find_operation",
     "load_spec",
     "operation_validator",
+    "operations",
     "resolve",
     "response_validator",
     "schema_validator",
 ]
 
 SPEC_URI = "urn:pancake-pos:openapi"
-_API_PREFIX = "/api/v1"
+API_PREFIX = "/api/v1"
+"""Where the API is served: every path of the document is under it."""
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -138,7 +141,7 @@ class Operation:
         self.path_template = path_template
         self.definition = definition
         regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path_template))
-        self.pattern = re.compile(f"^{re.escape(_API_PREFIX)}{regex}$")
+        self.pattern = re.compile(f"^{re.escape(API_PREFIX)}{regex}$")
 
     def parameters(self) -> list[dict[str, Any]]:
         """The operation's parameters (the path item's, overridden by the operation's)."""
@@ -169,7 +172,8 @@ class Operation:
 
 
 @functools.cache
-def _operations() -> tuple[Operation, ...]:
+def operations() -> tuple[Operation, ...]:
+    """Every operation of the document, literal path segments before templated ones."""
     found = []
     for template, item in load_spec()["paths"].items():
         for method in _METHODS:
@@ -181,7 +185,7 @@ def _operations() -> tuple[Operation, ...]:
 
 def find_operation(method: str, path: str) -> Operation | None:
     """The operation serving `method` on the URL path `path` (`/api/v1/shops/...`), if any."""
-    for operation in _operations():
+    for operation in operations():
         if operation.method == method.upper() and operation.pattern.match(path):
             return operation
     return None

@@ -1,8 +1,10 @@
 """The sandbox's state in SQLite: webhooks, deliveries (completed and pending), idempotency keys.
 
-One connection, shared by the event loop and the threads that look in (tests, the server object),
-guarded by a lock; every call is short. Times are kept as integer microseconds since the epoch, so
-ordering and date filters are plain integer comparisons.
+Only SQL lives here; the API's JSON is built from these records in `_render`. One connection,
+shared by the event loop and the threads that look in (tests, the server object), guarded by a
+lock; every call is short. Times are integer microseconds since the epoch, so ordering and date
+filters are plain integer comparisons. A file database runs in WAL mode: a committed
+transaction survives the process being killed.
 
 Example:
 
@@ -20,28 +22,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._config import format_timestamp, new_id
+from ._config import new_id
 
 __all__ = [
     "COMPLETED",
     "DeliveryFilters",
     "DeliveryRecord",
+    "HealthFacts",
     "IdempotencyRecord",
     "Store",
     "WebhookRecord",
+    "remembered_identity",
 ]
 
 COMPLETED = ("success", "failed")
 HEALTH_WINDOW = 100
-BODY_LIMIT = 4096
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -51,8 +53,7 @@ CREATE TABLE IF NOT EXISTS webhooks (
     events TEXT NOT NULL,
     is_active INTEGER NOT NULL,
     secret TEXT NOT NULL,
-    previous_secret TEXT,
-    previous_secret_until INTEGER,
+    previous_secrets TEXT NOT NULL DEFAULT '[]',
     description TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_shop ON deliveries (shop_id, created_at, id);
 CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON deliveries (webhook_id, created_at, id);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (webhook_id, status, next_attempt_at, id);
 CREATE TABLE IF NOT EXISTS idempotency (
     shop_id TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -87,12 +89,16 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (shop_id, path, key)
 );
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
 @dataclasses.dataclass(kw_only=True)
 class WebhookRecord:
-    """A stored webhook (with both secrets; the API shows only what the operation allows)."""
+    """A stored webhook, with every secret that still signs its deliveries."""
 
     id: str
     shop_id: str
@@ -100,19 +106,26 @@ class WebhookRecord:
     events: list[str]
     is_active: bool
     secret: str
-    previous_secret: str | None
-    previous_secret_until: int | None
+    previous_secrets: list[tuple[str, int]]
+    """Earlier secrets with the time (microseconds) their grace period ends."""
     description: str | None
     created_at: int
     updated_at: int
     last_triggered_at: int | None
 
     def signing_secrets(self, now: int) -> list[str]:
-        """The secrets deliveries are signed with: the current one, plus the previous one during
-        the grace period after a rotation."""
-        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
+        """The secrets deliveries are signed with at `now`: the current one first, then every
+        earlier one still inside its grace period, newest first."""
+        return [self.secret, *(secret for secret, until in self.previous_secrets if now < until)]
+
+    def rotate(self, new_secret: str, *, now: int, grace: int) -> None:
+        """Make `new_secret` current; the old one signs too for `grace` more microseconds.
+
+        Secrets whose grace period is over are forgotten.
+        """
+        kept = [(secret, until) for secret, until in self.previous_secrets if now < until]
+        self.previous_secrets = [(self.secret, now + grace), *kept] if grace > 0 else kept
+        self.secret = new_secret
 
     def __repr__(self) -> str:
         return f"WebhookRecord(id={self.id!r}, url={self.url!r}, secret='***')"
@@ -120,7 +133,7 @@ class WebhookRecord:
 
 @dataclasses.dataclass(kw_only=True)
 class DeliveryRecord:
-    """A stored delivery attempt; `status == "pending"` for an automatic retry still to come."""
+    """A stored delivery attempt; `status == "pending"` for an attempt still to come."""
 
     id: str
     shop_id: str
@@ -136,25 +149,6 @@ class DeliveryRecord:
     attempt: int
     next_attempt_at: int | None
     is_test: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The `WebhookDelivery` JSON of the API."""
-        body: dict[str, Any] = {
-            "id": self.id,
-            "webhook_id": self.webhook_id,
-            "event": self.event,
-            "payload": self.payload,
-            "response": self.response,
-            "status": self.status,
-            "created_at": format_timestamp(self.created_at),
-            "duration_ms": self.duration_ms,
-            "attempt": self.attempt,
-        }
-        if self.failure_reason is not None:
-            body["failure_reason"] = self.failure_reason
-        if self.next_attempt_at is not None:
-            body["next_attempt_at"] = format_timestamp(self.next_attempt_at)
-        return body
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -178,13 +172,27 @@ class IdempotencyRecord:
     created_at: int
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HealthFacts:
+    """What a webhook's health is computed from."""
+
+    recent: list[str]
+    """Statuses of the latest completed deliveries, newest first (at most `HEALTH_WINDOW`)."""
+    last_success_at: int | None
+    last_failure_at: int | None
+    last_failure_reason: str | None
+
+
 _WEBHOOK_COLUMNS = (
-    "id, shop_id, url, events, is_active, secret, previous_secret, previous_secret_until, "
+    "id, shop_id, url, events, is_active, secret, previous_secrets, "
     "description, created_at, updated_at, last_triggered_at"
 )
 _DELIVERY_COLUMNS = (
     "id, shop_id, webhook_id, event, event_id, payload, response, status, failure_reason, "
     "created_at, duration_ms, attempt, next_attempt_at, is_test"
+)
+_INSERT_DELIVERY = (
+    f"INSERT OR REPLACE INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -196,12 +204,11 @@ def _webhook(row: Sequence[Any]) -> WebhookRecord:
         events=json.loads(row[3]),
         is_active=bool(row[4]),
         secret=row[5],
-        previous_secret=row[6],
-        previous_secret_until=row[7],
-        description=row[8],
-        created_at=row[9],
-        updated_at=row[10],
-        last_triggered_at=row[11],
+        previous_secrets=[(secret, until) for secret, until in json.loads(row[6])],
+        description=row[7],
+        created_at=row[8],
+        updated_at=row[9],
+        last_triggered_at=row[10],
     )
 
 
@@ -224,6 +231,38 @@ def _delivery(row: Sequence[Any]) -> DeliveryRecord:
     )
 
 
+def _delivery_row(delivery: DeliveryRecord) -> tuple[Any, ...]:
+    return (
+        delivery.id,
+        delivery.shop_id,
+        delivery.webhook_id,
+        delivery.event,
+        delivery.event_id,
+        json.dumps(delivery.payload, separators=(",", ":")),
+        None if delivery.response is None else json.dumps(delivery.response),
+        delivery.status,
+        delivery.failure_reason,
+        delivery.created_at,
+        delivery.duration_ms,
+        delivery.attempt,
+        delivery.next_attempt_at,
+        int(delivery.is_test),
+    )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file written by an earlier sandbox up to date (one previous secret per webhook)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(webhooks)")}
+    if "previous_secrets" not in columns:
+        conn.execute("ALTER TABLE webhooks ADD COLUMN previous_secrets TEXT NOT NULL DEFAULT '[]'")
+        if "previous_secret" in columns:
+            conn.execute(
+                "UPDATE webhooks SET previous_secrets = "
+                "json_array(json_array(previous_secret, previous_secret_until)) "
+                "WHERE previous_secret IS NOT NULL AND previous_secret_until IS NOT NULL"
+            )
+
+
 class Store:
     """The sandbox's SQLite database (in memory when `path` is `None`)."""
 
@@ -232,8 +271,12 @@ class Store:
         self._conn = sqlite3.connect(
             ":memory:" if path is None else os.fspath(path), check_same_thread=False
         )
+        if path is not None:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._lock, self._conn:
             self._conn.executescript(_SCHEMA)
+            _migrate(self._conn)
 
     def close(self) -> None:
         """Close the connection."""
@@ -244,6 +287,21 @@ class Store:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._conn:
             yield self._conn
+
+    # Settings
+
+    def get_setting(self, name: str) -> str | None:
+        """A value kept in the file (`None` when never set)."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_setting(self, name: str, value: str) -> None:
+        """Keep `value` under `name`."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
+            )
 
     # Webhooks
 
@@ -266,8 +324,7 @@ class Store:
             events=list(events),
             is_active=is_active,
             secret=secret,
-            previous_secret=None,
-            previous_secret_until=None,
+            previous_secrets=[],
             description=description,
             created_at=now,
             updated_at=now,
@@ -275,7 +332,7 @@ class Store:
         )
         with self._transaction() as conn:
             conn.execute(
-                f"INSERT INTO webhooks ({_WEBHOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO webhooks ({_WEBHOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.id,
                     shop_id,
@@ -283,8 +340,7 @@ class Store:
                     json.dumps(record.events),
                     int(is_active),
                     secret,
-                    None,
-                    None,
+                    "[]",
                     description,
                     now,
                     now,
@@ -301,6 +357,22 @@ class Store:
                 (shop_id, webhook_id),
             ).fetchone()
         return None if row is None else _webhook(row)
+
+    def get_webhook_by_id(self, webhook_id: str) -> WebhookRecord | None:
+        """The webhook, whatever its shop, or `None`."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?", (webhook_id,)
+            ).fetchone()
+        return None if row is None else _webhook(row)
+
+    def webhooks_with_pending(self) -> list[str]:
+        """The ids of the webhooks that have pending deliveries."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending'"
+            ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def list_webhooks(self, shop_id: str) -> list[WebhookRecord]:
         """The shop's webhooks, newest first."""
@@ -326,26 +398,17 @@ class Store:
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE webhooks SET url = ?, events = ?, is_active = ?, secret = ?, "
-                "previous_secret = ?, previous_secret_until = ?, description = ?, updated_at = ? "
-                "WHERE id = ?",
+                "previous_secrets = ?, description = ?, updated_at = ? WHERE id = ?",
                 (
                     webhook.url,
                     json.dumps(webhook.events),
                     int(webhook.is_active),
                     webhook.secret,
-                    webhook.previous_secret,
-                    webhook.previous_secret_until,
+                    json.dumps(webhook.previous_secrets),
                     webhook.description,
                     now,
                     webhook.id,
                 ),
-            )
-
-    def touch_webhook(self, webhook_id: str, *, now: int) -> None:
-        """Record that a delivery to the webhook was attempted at `now`."""
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE webhooks SET last_triggered_at = ? WHERE id = ?", (now, webhook_id)
             )
 
     def delete_webhook(self, shop_id: str, webhook_id: str) -> bool:
@@ -357,8 +420,8 @@ class Store:
             conn.execute("DELETE FROM deliveries WHERE webhook_id = ?", (webhook_id,))
         return deleted > 0
 
-    def health(self, webhook_id: str) -> dict[str, Any]:
-        """The `WebhookHealthStatus` JSON, from the last 100 completed deliveries."""
+    def health_facts(self, webhook_id: str) -> HealthFacts:
+        """The facts of the webhook's health, from its latest completed deliveries."""
         with self._transaction() as conn:
             recent = conn.execute(
                 "SELECT status FROM deliveries WHERE webhook_id = ? AND status IN (?, ?) "
@@ -374,62 +437,57 @@ class Store:
                 "WHERE webhook_id = ? AND status = ? ORDER BY created_at DESC, id DESC LIMIT 1",
                 (webhook_id, "failed"),
             ).fetchone()
-        successes = sum(1 for (status,) in recent if status == "success")
-        rate = 100.0 if not recent else round(100.0 * successes / len(recent), 2)
-        state = "healthy" if rate >= 95 else "warning" if rate >= 80 else "error"
-        health: dict[str, Any] = {"status": state, "success_rate": rate}
-        if last_failure is not None:
-            if last_failure[1] is not None:
-                health["last_failure_reason"] = last_failure[1]
-            health["last_failure_at"] = format_timestamp(last_failure[0])
-        if last_success is not None:
-            health["last_success_at"] = format_timestamp(last_success)
-        return health
-
-    def webhook_json(self, webhook: WebhookRecord, *, with_secret: bool) -> dict[str, Any]:
-        """The `Webhook` JSON of the API (`secret_key` only when `with_secret`)."""
-        body: dict[str, Any] = {
-            "id": webhook.id,
-            "url": webhook.url,
-            "events": webhook.events,
-            "is_active": webhook.is_active,
-        }
-        if with_secret:
-            body["secret_key"] = webhook.secret
-        if webhook.description is not None:
-            body["description"] = webhook.description
-        body["created_at"] = format_timestamp(webhook.created_at)
-        body["updated_at"] = format_timestamp(webhook.updated_at)
-        if webhook.last_triggered_at is not None:
-            body["last_triggered_at"] = format_timestamp(webhook.last_triggered_at)
-        body["health_status"] = self.health(webhook.id)
-        return body
+        return HealthFacts(
+            recent=[status for (status,) in recent],
+            last_success_at=last_success,
+            last_failure_at=None if last_failure is None else last_failure[0],
+            last_failure_reason=None if last_failure is None else last_failure[1],
+        )
 
     # Deliveries
 
     def save_delivery(self, delivery: DeliveryRecord) -> None:
         """Insert the delivery, or replace the stored one with the same id."""
         with self._transaction() as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO deliveries ({_DELIVERY_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    delivery.id,
-                    delivery.shop_id,
-                    delivery.webhook_id,
-                    delivery.event,
-                    delivery.event_id,
-                    json.dumps(delivery.payload, separators=(",", ":")),
-                    None if delivery.response is None else json.dumps(delivery.response),
-                    delivery.status,
-                    delivery.failure_reason,
-                    delivery.created_at,
-                    delivery.duration_ms,
-                    delivery.attempt,
-                    delivery.next_attempt_at,
-                    int(delivery.is_test),
-                ),
-            )
+            conn.execute(_INSERT_DELIVERY, _delivery_row(delivery))
+
+    def accept(self, deliveries: Iterable[DeliveryRecord]) -> None:
+        """Store the first attempts of an accepted event, all or none."""
+        with self._transaction() as conn:
+            conn.executemany(_INSERT_DELIVERY, [_delivery_row(d) for d in deliveries])
+
+    def finish_attempt(
+        self,
+        attempt: DeliveryRecord,
+        next_retry: DeliveryRecord | None = None,
+        *,
+        replaces_pending: bool = False,
+    ) -> bool:
+        """Record a completed attempt and its next automatic retry in one transaction.
+
+        The webhook's `last_triggered_at` moves to the attempt's time. Nothing is written, and
+        `False` returned, when the webhook was deleted meanwhile. With `replaces_pending`, the
+        attempt takes the place of its pending delivery; when that was dropped meanwhile (a
+        retry asked for through the API succeeded), the attempt is still recorded, as it was
+        sent, but `next_retry` is not.
+        """
+        with self._transaction() as conn:
+            touched = conn.execute(
+                "UPDATE webhooks SET last_triggered_at = ? WHERE id = ?",
+                (attempt.created_at, attempt.webhook_id),
+            ).rowcount
+            if not touched:
+                return False
+            if replaces_pending:
+                still = conn.execute(
+                    "SELECT 1 FROM deliveries WHERE id = ? AND status = 'pending'", (attempt.id,)
+                ).fetchone()
+                if still is None:
+                    next_retry = None
+            conn.execute(_INSERT_DELIVERY, _delivery_row(attempt))
+            if next_retry is not None:
+                conn.execute(_INSERT_DELIVERY, _delivery_row(next_retry))
+        return True
 
     def get_delivery(self, shop_id: str, delivery_id: str) -> DeliveryRecord | None:
         """The delivery (completed or pending), or `None`."""
@@ -457,35 +515,35 @@ class Store:
 
     def list_deliveries(
         self, shop_id: str, filters: DeliveryFilters, *, page_size: int, page_number: int
-    ) -> dict[str, Any]:
-        """The `DeliveryPage` JSON: completed deliveries, newest first by (created_at, id)."""
+    ) -> tuple[list[DeliveryRecord], int]:
+        """One page of completed deliveries, newest first by (created_at, id), and the total."""
         where, values = self._where(shop_id, filters)
         with self._transaction() as conn:
-            total = conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE {where}", values)
-            total_count = int(total.fetchone()[0])
+            total = int(
+                conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE {where}", values).fetchone()[0]
+            )
             offset = (page_number - 1) * page_size
             # Past the last page there is nothing to read (and an offset beyond 2**63 - 1,
             # which `page_number` allows, is more than SQLite can take).
             rows = (
                 []
-                if offset >= total_count
+                if offset >= total
                 else conn.execute(
                     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} "
                     "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                     [*values, page_size, offset],
                 ).fetchall()
             )
-        return {
-            "data": [_delivery(row).to_json() for row in rows],
-            "total": total_count,
-            "page_number": page_number,
-            "page_size": page_size,
-            "total_pages": math.ceil(total_count / page_size),
-        }
+        return [_delivery(row) for row in rows], total
 
-    def pending_deliveries(self, shop_id: str | None = None) -> list[DeliveryRecord]:
-        """Automatic retries still to come (of one shop, or of all), soonest first."""
-        query = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending'"
+    def pending_retries(self, shop_id: str | None = None) -> list[DeliveryRecord]:
+        """Automatic retries still to come (of one shop, or of all), soonest first.
+
+        First attempts of accepted events waiting in the queue are not retries: not listed.
+        """
+        query = (
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending' AND attempt > 1"
+        )
         values: list[Any] = []
         if shop_id is not None:
             query += " AND shop_id = ?"
@@ -493,6 +551,28 @@ class Store:
         with self._transaction() as conn:
             rows = conn.execute(query + " ORDER BY next_attempt_at, id", values).fetchall()
         return [_delivery(row) for row in rows]
+
+    def due_pending(self, webhook_id: str, *, now: int, limit: int) -> list[str]:
+        """The ids of up to `limit` of the webhook's pending attempts due at `now`, soonest
+        first."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT id FROM deliveries "
+                "WHERE webhook_id = ? AND status = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, id LIMIT ?",
+                (webhook_id, now, limit),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def next_due_after(self, webhook_id: str, now: int) -> int | None:
+        """When the webhook's next pending attempt not yet due at `now` is due, if any."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT MIN(next_attempt_at) FROM deliveries "
+                "WHERE webhook_id = ? AND status = 'pending' AND next_attempt_at > ?",
+                (webhook_id, now),
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
 
     def next_attempt_number(self, webhook_id: str, event_id: str) -> int:
         """The attempt number of the next delivery of this event to this webhook."""
@@ -504,7 +584,7 @@ class Store:
         return int(row[0] or 0) + 1
 
     def drop_pending(self, webhook_id: str, event_id: str) -> list[str]:
-        """Delete the pending retries of this event to this webhook; return their ids."""
+        """Delete the pending attempts of this event to this webhook; return their ids."""
         with self._transaction() as conn:
             ids = [
                 row[0]
@@ -530,8 +610,13 @@ class Store:
         with self._transaction() as conn:
             return int(conn.execute(f"DELETE FROM deliveries WHERE {where}", values).rowcount)
 
-    def stats(self, webhook_id: str, *, since: int, until: int) -> dict[str, Any]:
-        """The `WebhookStats` JSON over completed deliveries with since <= created_at < until."""
+    def completed_between(
+        self, webhook_id: str, *, since: int, until: int
+    ) -> list[tuple[str, str, int, int]]:
+        """(status, event, created_at, duration_ms) of the webhook's completed deliveries with
+        since <= created_at < until, oldest first."""
+        if since >= until:
+            return []
         with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT status, event, created_at, duration_ms FROM deliveries "
@@ -539,39 +624,17 @@ class Store:
                 "ORDER BY created_at",
                 (webhook_id, *COMPLETED, since, until),
             ).fetchall()
-        hour_micros = 3600 * 1_000_000
-        events: dict[str, int] = {}
-        hours: dict[int, dict[str, int]] = {}
-        for status, event, created_at, _duration in rows:
-            events[event] = events.get(event, 0) + 1
-            bucket = hours.setdefault(
-                created_at - created_at % hour_micros, {"total": 0, "success": 0, "failed": 0}
-            )
-            bucket["total"] += 1
-            bucket[status] += 1
-        successes = sum(1 for row in rows if row[0] == "success")
-        durations = [row[3] for row in rows]
-        return {
-            "total_deliveries": len(rows),
-            "success_count": successes,
-            "failure_count": len(rows) - successes,
-            "average_duration_ms": round(sum(durations) / len(durations), 2) if durations else 0,
-            "event_counts": events,
-            "hourly_stats": [
-                {"hour": format_timestamp(hour).replace(".000000Z", "Z"), **counts}
-                for hour, counts in sorted(hours.items())
-            ],
-        }
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
 
     # Idempotency
 
-    def get_idempotent(self, shop_id: str, path: str, key: str) -> IdempotencyRecord | None:
-        """The answer first given for this key on this path, if any."""
+    def get_idempotent(self, shop_id: str, key: str) -> IdempotencyRecord | None:
+        """The answer first given to a request of the shop with this key, if any."""
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT fingerprint, status, body, created_at FROM idempotency "
-                "WHERE shop_id = ? AND path = ? AND key = ?",
-                (shop_id, path, key),
+                "WHERE shop_id = ? AND key = ? ORDER BY created_at DESC LIMIT 1",
+                (shop_id, key),
             ).fetchone()
         if row is None:
             return None
@@ -579,11 +642,12 @@ class Store:
             fingerprint=row[0], status=row[1], body=bytes(row[2]), created_at=row[3]
         )
 
-    def put_idempotent(self, shop_id: str, path: str, key: str, record: IdempotencyRecord) -> None:
-        """Remember the answer given for this key on this path."""
+    def put_idempotent(self, shop_id: str, key: str, path: str, record: IdempotencyRecord) -> None:
+        """Remember the answer given to the request (on `path`) with this key."""
         with self._transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE shop_id = ? AND key = ?", (shop_id, key))
             conn.execute(
-                "INSERT OR REPLACE INTO idempotency "
+                "INSERT INTO idempotency "
                 "(shop_id, path, key, fingerprint, status, body, created_at) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (
@@ -596,3 +660,25 @@ class Store:
                     record.created_at,
                 ),
             )
+
+
+def remembered_identity(
+    path: str | os.PathLike[str], api_key: str | None, shop_id: str | None
+) -> tuple[str, str]:
+    """The API key and shop id a sandbox on the file `path` serves.
+
+    A value given wins and is kept in the file; a value left out is the one the file keeps, or
+    a new one (then kept) when the file has none. So a sandbox restarted on the same file
+    without `api_key` or `shop_id` serves the same shop, with the same key, as before.
+    """
+    import secrets
+
+    store = Store(path)
+    try:
+        key = api_key or store.get_setting("api_key") or f"sk_sandbox_{secrets.token_urlsafe(18)}"
+        shop = shop_id or store.get_setting("shop_id") or f"shop_{secrets.token_hex(4)}"
+        store.put_setting("api_key", key)
+        store.put_setting("shop_id", shop)
+    finally:
+        store.close()
+    return key, shop

@@ -25,7 +25,7 @@ from ._spec import Operation, operation_validator, resolve
 
 __all__ = ["BodyNotJSON", "check_body", "check_parameters", "parse_json"]
 
-_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,4000}$")  # Python reads up to 4300 digits
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 _MESSAGE_LIMIT = 300
 
