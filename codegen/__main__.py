@@ -57,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = [(args.output, generate(args.spec)), (args.spec_copy, spec_copy(args.spec))]
-        outputs.append((CONSTANTS_OUTPUT, generate_constants(args.spec)))
         outputs += _module_outputs(args)
+        outputs.append((CONSTANTS_OUTPUT, generate_constants(args.spec)))
     except CodegenError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 2
