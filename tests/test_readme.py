@@ -83,3 +83,15 @@ def test_the_documents_speak_for_themselves(document: Path) -> None:
     text = document.read_text(encoding="utf-8")
     for citation in ("CONTRACT.md", "CONTRACT section", "DESIGN.md"):
         assert citation not in text, f"{document.name} cites {citation}, which readers do not have"
+
+
+# [text](target) with a relative target: the file (or folder) it names must exist.
+RELATIVE_LINK = re.compile(r"\]\((?![a-z]+:)(?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_relative_link_points_at_a_file_of_the_repository(document: Path) -> None:
+    text = document.read_text(encoding="utf-8")
+    targets = [match["target"] for match in RELATIVE_LINK.finditer(text)]
+    missing = [target for target in targets if not (document.parent / target).exists()]
+    assert not missing, f"{document.name} links to files that do not exist: {missing}"
