@@ -117,7 +117,7 @@ class Measurement:
 
 @dataclass
 class Goal:
-    """A target from DESIGN.md, with what was measured. `met` is None when it could not be."""
+    """A performance goal, with what was measured. `met` is None when it could not be."""
 
     name: str
     target: str

@@ -225,7 +225,7 @@ def render_goals(parts: Iterable[PartResult]) -> str:
     width = max((len(goal.name) for goal in goals), default=10)
     target_width = max((len(goal.target) for goal in goals), default=6)
     measured_width = max((len(goal.measured) for goal in goals), default=8)
-    lines = ["Goals (DESIGN.md)"]
+    lines = ["Goals (docs/performance.md)"]
     for goal in goals:
         lines.append(
             f"  {goal.name:<{width}}  {goal.target:<{target_width}}  "
@@ -265,7 +265,7 @@ def render_markdown(report: Report, previous: str | None = None) -> str:
     out: list[str] = [
         "# Benchmarks",
         "",
-        "Side-by-side measurements of the SDK against the goals in DESIGN.md (measured here, "
+        "Side-by-side measurements of the SDK against the goals in docs/performance.md (measured here, "
         "never asserted by a test). Regenerate with `nox -s bench` (or `python -m benchmarks`); "
         "`python -m benchmarks --quick` is a shorter run that does not write this file.",
         "",

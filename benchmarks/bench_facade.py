@@ -3,7 +3,7 @@
 Both clients call `webhooks.get_by_id()` one call after another on a warm keep-alive
 connection, against a loopback server that answers at once with a canned `Webhook` (a raw
 asyncio HTTP/1.1 server in a child process, so it takes no CPU from the process measured).
-Numbers are microseconds per call, medians of several rounds; the goal (DESIGN.md) is a
+Numbers are microseconds per call, medians of several rounds; the goal (docs/performance.md) is a
 facade at most 1.25x the async call.
 
 Run: ``python benchmarks/bench_facade.py``

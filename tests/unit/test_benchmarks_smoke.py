@@ -113,7 +113,7 @@ def test_the_report_renders_and_keeps_the_changes_section(
 ) -> None:
     render = importlib.import_module("benchmarks._report")
     console = render.render_console(report)
-    assert "Goals (DESIGN.md)" in console
+    assert "Goals (docs/performance.md)" in console
     previous = "# Benchmarks\n\n## What we changed\n\n- gate the pool (before 38 s, after 4 s)\n"
     markdown = render.render_markdown(report, previous)
     for heading in ("## Machine", "## Versions", "## Goals", "## Measurements", "## Misses"):
