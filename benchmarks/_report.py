@@ -266,7 +266,8 @@ def render_markdown(report: Report, previous: str | None = None) -> str:
         "# Benchmarks",
         "",
         "Side-by-side measurements of the SDK against the goals in docs/performance.md "
-        "(measured here, never asserted by a test). Regenerate with `nox -s bench` (or `python -m benchmarks`); "
+        "(measured here, never asserted by a test). "
+        "Regenerate with `nox -s bench` (or `python -m benchmarks`); "
         "`python -m benchmarks --quick` is a shorter run that does not write this file.",
         "",
         "Every network number is taken against a loopback HTTP/1.1 server that answers at once "
