@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from ._errors import CommandError
+
 __all__ = ["register"]
 
 _MISSING_EXTRA = "The sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
@@ -87,8 +89,7 @@ def sandbox(
         try:
             api_key, shop_id = remembered_identity(db, api_key, shop_id)
         except Exception as exc:  # sqlite3.Error, OSError: the file is not a usable database
-            typer.echo(f"Error: cannot use --db {db}: {exc}", err=True)
-            raise typer.Exit(2) from None
+            raise CommandError(f"cannot use --db {db}: {exc}") from None
     config = SandboxConfig(
         api_key=api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}",
         shop_id=shop_id or f"shop_{secrets.token_hex(4)}",
@@ -127,8 +128,7 @@ def sandbox(
         serve(config, host=host, port=port, on_ready=announce)
     except OSError as exc:
         why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
-        typer.echo(f"Error: cannot listen on {host}:{port}: {why}", err=True)
-        raise typer.Exit(2) from None
+        raise CommandError(f"cannot listen on {host}:{port}: {why}") from None
     finally:
         log.removeHandler(handler)
         log.setLevel(saved[0])
