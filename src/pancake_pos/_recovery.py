@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _validation as check
+from ._constants import MAX_PAGE_SIZE
 from .errors import APIError
 
 if TYPE_CHECKING:
@@ -134,17 +135,19 @@ def window(since: object, until: object, *, since_name: str = "since") -> Window
     for the command line's `retry --failed`, `since` optional) and make the window."""
     until_name = "--until" if since_name.startswith("--") else "until"
     start = end = None
-    end_inclusive = whole_day = False
+    end_inclusive = False
     if since is not None:
         start, _ = _moment(since, since_name)
     if until is not None:
         end, whole_day = _moment(until, until_name)
+        if start is not None:
+            # A whole day ends at its midnight: a start anywhere in that day is in range.
+            first = start.date() if whole_day else start
+            check.date_order(first, end.date() if whole_day else end, since_name, until_name)
         if whole_day:
             end += datetime.timedelta(days=1)  # the whole of that UTC day
         else:
             end_inclusive = True
-    if start is not None and end is not None and (start > end or (start == end and whole_day)):
-        raise ValueError(f"{since_name} ({since}) must not be after {until_name} ({until})")
     return Window(
         start=start,
         end=end,
@@ -268,7 +271,7 @@ async def _read_history(
     read = 0
     report(READING, 0, None)
     walk = webhooks.iter_deliveries(
-        webhook_id=webhook_id, event=event, from_date=span.from_date, page_size=100
+        webhook_id=webhook_id, event=event, from_date=span.from_date, page_size=MAX_PAGE_SIZE
     )
     async for delivery in walk:
         read += 1

@@ -25,6 +25,7 @@ from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
+from .._constants import MAX_PAGE_SIZE
 from .._recovery import READING, RecoverResult, recover_events
 from ..errors import APIError, APIStatusError
 from ..models import DeliveryPage, WebhookDelivery
@@ -33,8 +34,10 @@ from ._errors import CommandError, ExitCode
 from ._options import (
     DAY,
     MOMENT,
+    ClearStatusFilter,
     EventFilter,
     FromDay,
+    OptionalPageSize,
     PageSize,
     StatusFilter,
     ToDay,
@@ -69,10 +72,6 @@ deliveries_app = typer.Typer(
     help="The delivery history: list, get, retry, recover, pending, clear, export.",
     no_args_is_help=True,
 )
-
-StatusOption = Annotated[
-    StatusFilter | None, typer.Option("--status", help="Only deliveries with this status.")
-]
 
 _SHOWN_ERRORS = 5
 _WIDTH_FOR_WEBHOOK_COLUMN = 120
@@ -194,16 +193,11 @@ def _delivery_details(delivery: WebhookDelivery) -> Table:
 def list_deliveries(
     ctx: typer.Context,
     webhook_id: WebhookIdFilter = None,
-    status_filter: StatusOption = None,
+    status_filter: StatusFilter = None,
     event: EventFilter = None,
     from_day: FromDay = None,
     to_day: ToDay = None,
-    page_size: Annotated[
-        int | None,
-        typer.Option(
-            "--page-size", min=1, max=100, help="Deliveries per page, 1-100 (API default 20)."
-        ),
-    ] = None,
+    page_size: OptionalPageSize = None,
     page: Annotated[
         int | None, typer.Option("--page", min=1, help="The page to show, from 1.")
     ] = None,
@@ -232,7 +226,7 @@ def list_deliveries(
     if all_pages:
         if page is not None:
             raise CommandError("--page and --all cannot be used together")
-        _list_all(state, filters, page_size or 100)
+        _list_all(state, filters, page_size or MAX_PAGE_SIZE)
         return
     result = state.client().webhooks.list_deliveries(
         webhook_id=filters.webhook_id,
@@ -332,7 +326,7 @@ def clear_history(
         datetime.date | None,
         typer.Option(parser=parse_day, metavar=DAY, help="Only deliveries before this UTC day."),
     ] = None,
-    status_filter: StatusOption = None,
+    status_filter: ClearStatusFilter = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a webhook's completed deliveries (pending retries are kept).
@@ -622,11 +616,11 @@ def export_deliveries(
         ),
     ],
     webhook_id: WebhookIdFilter = None,
-    status_filter: StatusOption = None,
+    status_filter: StatusFilter = None,
     event: EventFilter = None,
     from_day: FromDay = None,
     to_day: ToDay = None,
-    page_size: PageSize = 100,
+    page_size: PageSize = MAX_PAGE_SIZE,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Stream the whole filtered history to a JSON Lines file, one delivery per line.

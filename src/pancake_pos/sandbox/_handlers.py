@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
+from .._constants import DEFAULT_PAGE_SIZE
 from ..signing import generate_secret
 from ._config import SandboxConfig
 from ._dispatcher import Dispatcher
@@ -35,10 +36,18 @@ def _day_start(day: date) -> int:
     return (day.toordinal() - _EPOCH_ORDINAL) * _DAY_MICROS
 
 
+def _day_end(day: str) -> int:
+    """Microseconds since the epoch at the end of the UTC day `day` (`YYYY-MM-DD`)."""
+    return _day_start(date.fromisoformat(day)) + _DAY_MICROS
+
+
 def _day_range(from_date: str | None, to_date: str | None) -> tuple[int | None, int | None]:
-    """The days as [since, until) in microseconds (`until` is the end of `to_date`)."""
+    """The days as [since, until) in microseconds (`until` is the end of `to_date`).
+
+    A reversed range is not refused: it is a range with nothing in it.
+    """
     since = None if from_date is None else _day_start(date.fromisoformat(from_date))
-    until = None if to_date is None else _day_start(date.fromisoformat(to_date)) + _DAY_MICROS
+    until = None if to_date is None else _day_end(to_date)
     return since, until
 
 
@@ -169,11 +178,10 @@ class SandboxAPI:
 
     async def get_stats(self, call: Call) -> tuple[int, Any]:
         webhook = self._webhook(call)
-        first = date.fromisoformat(call.query["from_date"])
-        last = date.fromisoformat(call.query["to_date"])
         # A reversed range is a range with nothing in it: zero stats.
+        since = _day_start(date.fromisoformat(call.query["from_date"]))
         rows = self.store.completed_between(
-            webhook.id, since=_day_start(first), until=_day_start(last) + _DAY_MICROS
+            webhook.id, since=since, until=_day_end(call.query["to_date"])
         )
         return 200, stats_json(rows)
 
@@ -195,7 +203,7 @@ class SandboxAPI:
             since=since,
             until=until,
         )
-        page_size = int(query.get("page_size", 20))
+        page_size = int(query.get("page_size", DEFAULT_PAGE_SIZE))
         page_number = int(query.get("page_number", 1))
         deliveries, total = self.store.list_deliveries(
             call.shop_id, filters, page_size=page_size, page_number=page_number

@@ -17,6 +17,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .._constants import MAX_ID_LENGTH
 from ._config import SandboxConfig, to_micros
 from ._errors import APIProblem, error_response, invalid
 from ._handlers import Call, Handler
@@ -98,7 +99,9 @@ class OperationEndpoint:
             raise APIProblem(401, "unauthorized", "Missing or invalid api_key.")
         shop_id = request.path_params["shop_id"]
         if shop_id != pipeline.config.shop_id:
-            raise APIProblem(404, "not_found", f"No shop {shop_id}.", {"shop_id": shop_id[:128]})
+            raise APIProblem(
+                404, "not_found", f"No shop {shop_id}.", {"shop_id": shop_id[:MAX_ID_LENGTH]}
+            )
         path = {name: str(value) for name, value in request.path_params.items()}
         query = {name: value for name, value in request.query_params.items() if name != "api_key"}
         problems = check_parameters(
