@@ -62,6 +62,13 @@ def test_list_shows_one_page_with_every_filter(
     assert "success 200" in table.stdout
 
 
+def test_an_empty_history_reads_as_such(cli: Cli, webhook: Webhook) -> None:
+    result = cli("deliveries", "list", "--webhook-id", webhook.id)
+    assert result.exit_code == 0, result.output
+    assert "No deliveries." in result.stdout
+    assert "of 0" not in result.stdout
+
+
 def test_list_all_streams_json_lines_in_the_iterators_order(
     cli: Cli, client: PancakeClient, webhook: Webhook, make_deliveries: MakeDeliveries
 ) -> None:

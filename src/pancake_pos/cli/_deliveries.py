@@ -162,6 +162,14 @@ def _page_caption(page: DeliveryPage) -> str:
     return where
 
 
+def _empty_page(page: DeliveryPage) -> str:
+    """What a page with no deliveries says: none at all, or none this far."""
+    if page.page_number <= 1 or not page.total:
+        return "No deliveries."
+    last = f" (the last is {page.total_pages})" if page.total_pages else ""
+    return f"No deliveries on page {page.page_number}{last}."
+
+
 def _delivery_details(delivery: WebhookDelivery) -> Table:
     rows = [
         ("ID", text(delivery.id)),
@@ -239,6 +247,9 @@ def list_deliveries(
     )
     if state.json_mode:
         state.output.json(result)
+        return
+    if not result.data:
+        state.output.print(Text(_empty_page(result)))
         return
     state.output.print(
         _deliveries_table(
