@@ -68,6 +68,11 @@ def test_an_empty_history_reads_as_such(cli: Cli, webhook: Webhook) -> None:
     assert "No deliveries." in result.stdout
     assert "of 0" not in result.stdout
 
+    walked = cli("deliveries", "list", "--all", "--webhook-id", webhook.id)
+    assert walked.exit_code == 0, walked.output
+    assert "ID" not in walked.stdout
+    assert "0 deliveries" in walked.output
+
 
 def test_list_all_streams_json_lines_in_the_iterators_order(
     cli: Cli, client: PancakeClient, webhook: Webhook, make_deliveries: MakeDeliveries

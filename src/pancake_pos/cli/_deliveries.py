@@ -265,6 +265,8 @@ def _list_all(state: CliState, filters: Filters, page_size: int) -> None:
         return
     count = 0
     for page in pages:
+        if not page.data:
+            continue
         count += len(page.data)
         state.output.print(
             _deliveries_table(
@@ -309,6 +311,9 @@ def pending_deliveries(ctx: typer.Context) -> None:
     pending = state.client().webhooks.get_pending_deliveries()
     if state.json_mode:
         state.output.json(pending)
+        return
+    if not pending.deliveries:
+        state.output.print(Text("No automatic retries to come."))
         return
     grid = table("ID", "Webhook", "Event", "Attempt", "Next attempt", "Created")
     for delivery in pending.deliveries:
