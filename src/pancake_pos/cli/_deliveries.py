@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import attrs
 import typer
@@ -33,7 +33,6 @@ from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
 from ._options import (
     DAY,
-    MOMENT,
     ClearStatusFilter,
     EventFilter,
     FromDay,
@@ -45,8 +44,8 @@ from ._options import (
     check_day_range,
     confirm,
     day,
+    moment_option,
     parse_day,
-    parse_moment,
 )
 from ._output import (
     Output,
@@ -102,16 +101,14 @@ class Filters:
         check_day_range(first, last)
         return cls(webhook_id=webhook_id, status=status, event=event, from_date=first, to_date=last)
 
+    def arguments(self) -> dict[str, Any]:
+        """The filters as the keyword arguments of `list_deliveries` and the walks (the field
+        names are those arguments' names)."""
+        return attrs.asdict(self)
+
     def pages(self, client: PancakeClient, page_size: int) -> Iterator[DeliveryPage]:
         """Walk the filtered history a page at a time."""
-        return client.webhooks.iter_delivery_pages(
-            webhook_id=self.webhook_id,
-            status=self.status,
-            event=self.event,
-            from_date=self.from_date,
-            to_date=self.to_date,
-            page_size=page_size,
-        )
+        return client.webhooks.iter_delivery_pages(**self.arguments(), page_size=page_size)
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -237,13 +234,7 @@ def list_deliveries(
         _list_all(state, filters, page_size or MAX_PAGE_SIZE)
         return
     result = state.client().webhooks.list_deliveries(
-        webhook_id=filters.webhook_id,
-        status=filters.status,
-        event=filters.event,
-        from_date=filters.from_date,
-        to_date=filters.to_date,
-        page_size=page_size,
-        page_number=page,
+        **filters.arguments(), page_size=page_size, page_number=page
     )
     if state.json_mode:
         state.output.json(result)
@@ -389,21 +380,13 @@ def retry_deliveries(
     event: EventFilter = None,
     since: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="With --failed: only events with an attempt from this UTC day (or moment) on.",
-            show_default=False,
+        moment_option(
+            "With --failed: only events with an attempt from this UTC day (or moment) on."
         ),
     ] = None,
     until: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="With --failed: only events with an attempt up to this UTC day (or moment).",
-            show_default=False,
-        ),
+        moment_option("With --failed: only events with an attempt up to this UTC day (or moment)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="With --failed: count, but retry nothing.")
@@ -461,21 +444,11 @@ def recover_deliveries(
     ],
     since: Annotated[
         datetime.date,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="From this UTC day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[:SS][+HH:MM]).",
-            show_default=False,
-        ),
+        moment_option("From this UTC day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[:SS][+HH:MM])."),
     ],
     until: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="Up to this UTC day (inclusive) or moment (default: now).",
-            show_default=False,
-        ),
+        moment_option("Up to this UTC day (inclusive) or moment (default: now)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be retried; retry nothing.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -43,6 +43,7 @@ __all__ = [
     "confirm",
     "day",
     "event_names",
+    "moment_option",
     "parse_day",
     "parse_moment",
 ]
@@ -83,6 +84,11 @@ def parse_moment(value: str | datetime.date) -> datetime.date | datetime.datetim
             f"expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM], got {value!r}"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def moment_option(help_text: str) -> Any:
+    """A `--since`/`--until` option: a UTC day or a moment (see `parse_moment`)."""
+    return typer.Option(parser=parse_moment, metavar=MOMENT, help=help_text, show_default=False)
 
 
 def _complete_event(incomplete: str) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from .._constants import DEFAULT_PAGE_SIZE
 from ..signing import generate_secret
@@ -26,6 +26,8 @@ from ._samples import sample_data
 from ._store import DeliveryFilters, DeliveryRecord, Store, WebhookRecord
 
 __all__ = ["Call", "Handler", "SandboxAPI"]
+
+T = TypeVar("T")
 
 _DAY_MICROS = 86_400 * 1_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -49,6 +51,13 @@ def _day_range(from_date: str | None, to_date: str | None) -> tuple[int | None, 
     since = None if from_date is None else _day_start(date.fromisoformat(from_date))
     until = None if to_date is None else _day_end(to_date)
     return since, until
+
+
+def _found(record: T | None, kind: str, record_id: str) -> T:
+    """`record`, or the 404 that names what was not found."""
+    if record is None:
+        raise APIProblem(404, "not_found", f"No {kind} {record_id}.", {f"{kind}_id": record_id})
+    return record
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -95,21 +104,11 @@ class SandboxAPI:
 
     def _webhook(self, call: Call) -> WebhookRecord:
         webhook_id = call.path["webhook_id"]
-        webhook = self.store.get_webhook(call.shop_id, webhook_id)
-        if webhook is None:
-            raise APIProblem(
-                404, "not_found", f"No webhook {webhook_id}.", {"webhook_id": webhook_id}
-            )
-        return webhook
+        return _found(self.store.get_webhook(call.shop_id, webhook_id), "webhook", webhook_id)
 
     def _delivery(self, call: Call) -> DeliveryRecord:
         delivery_id = call.path["delivery_id"]
-        delivery = self.store.get_delivery(call.shop_id, delivery_id)
-        if delivery is None:
-            raise APIProblem(
-                404, "not_found", f"No delivery {delivery_id}.", {"delivery_id": delivery_id}
-            )
-        return delivery
+        return _found(self.store.get_delivery(call.shop_id, delivery_id), "delivery", delivery_id)
 
     def _json(self, webhook: WebhookRecord, *, with_secret: bool) -> dict[str, Any]:
         return webhook_json(webhook, self.store.health_facts(webhook.id), with_secret=with_secret)
@@ -221,9 +220,12 @@ class SandboxAPI:
 
     async def retry_delivery(self, call: Call) -> tuple[int, Any]:
         delivery = self._delivery(call)
-        webhook = self.store.get_webhook(call.shop_id, delivery.webhook_id)
-        if webhook is None:  # deliveries go with their webhook; kept for safety
-            raise APIProblem(404, "not_found", f"No webhook {delivery.webhook_id}.")
+        # Deliveries go with their webhook, so it is found; checked all the same.
+        webhook = _found(
+            self.store.get_webhook(call.shop_id, delivery.webhook_id),
+            "webhook",
+            delivery.webhook_id,
+        )
         record = await self.dispatcher.retry(delivery, webhook)
         return 200, attempt_result(record)
 
