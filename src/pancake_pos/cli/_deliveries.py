@@ -89,7 +89,6 @@ class Filters:
     @classmethod
     def of(
         cls,
-        *,
         webhook_id: str | None,
         status: str | None,
         event: str | None,
@@ -220,13 +219,7 @@ def list_deliveries(
     pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
     ```
     """
-    filters = Filters.of(
-        webhook_id=webhook_id,
-        status=status_filter,
-        event=event,
-        from_day=from_day,
-        to_day=to_day,
-    )
+    filters = Filters.of(webhook_id, status_filter, event, from_day, to_day)
     state = cli_state(ctx)
     if all_pages:
         if page is not None:
@@ -625,13 +618,7 @@ def export_deliveries(
     pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
     ```
     """
-    filters = Filters.of(
-        webhook_id=webhook_id,
-        status=status_filter,
-        event=event,
-        from_day=from_day,
-        to_day=to_day,
-    )
+    filters = Filters.of(webhook_id, status_filter, event, from_day, to_day)
     to_stdout = str(output_file) == "-"
     if not to_stdout and output_file.exists() and not force:
         raise CommandError(f"{output_file} exists: pass --force to overwrite it")

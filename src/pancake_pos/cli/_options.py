@@ -124,22 +124,16 @@ EventFilter = Annotated[
         autocompletion=_complete_event,
     ),
 ]
-StatusFilter = Annotated[
-    str | None,
-    typer.Option(
-        "--status",
-        click_type=click.Choice(DELIVERY_STATUS_FILTERS),
-        help="Only deliveries with this status.",
-    ),
-]
-ClearStatusFilter = Annotated[
-    str | None,
-    typer.Option(
-        "--status",
-        click_type=click.Choice(CLEAR_HISTORY_STATUSES),
-        help="Only deliveries with this status.",
-    ),
-]
+
+
+def _status_option(choices: tuple[str, ...]) -> Any:
+    return typer.Option(
+        "--status", click_type=click.Choice(choices), help="Only deliveries with this status."
+    )
+
+
+StatusFilter = Annotated[str | None, _status_option(DELIVERY_STATUS_FILTERS)]
+ClearStatusFilter = Annotated[str | None, _status_option(CLEAR_HISTORY_STATUSES)]
 PageSize = Annotated[
     int,
     typer.Option(
