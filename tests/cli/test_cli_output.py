@@ -193,3 +193,11 @@ def test_a_sandbox_db_that_cannot_be_opened_is_a_json_error_with_json(tmp_path: 
     error = json.loads(result.stderr)["error"]
     assert error["type"] == "UsageError"
     assert error["message"].startswith(f"cannot use --db {where}: ")
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_sandbox_port_out_of_range_is_a_usage_error(port: str) -> None:
+    result = CliRunner().invoke(app, ["sandbox", "--port", port, "--quiet"])
+    assert result.exit_code == 2
+    assert "internal error" not in result.output
+    assert "--port" in result.output

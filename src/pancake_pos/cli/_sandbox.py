@@ -33,7 +33,9 @@ def _require_sandbox() -> None:
 
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0 picks a free one).", min=0, max=65535)
+    ] = 8765,
     api_key: Annotated[
         str | None,
         typer.Option(help="The API key to accept (the one --db remembers, or a new one)."),
