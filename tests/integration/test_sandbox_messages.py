@@ -51,3 +51,15 @@ async def test_a_short_list_of_allowed_values_is_spelled_out(sandbox: SandboxSer
             "message": "'pending' is not one of 'success', 'failed'",
         }
     ]
+
+
+async def test_a_path_outside_the_api_says_where_the_api_is(sandbox: SandboxServer) -> None:
+    # A base URL without /api/v1 is the usual cause.
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        answer = await http.get(
+            f"/shops/{sandbox.shop_id}/webhooks", params={"api_key": sandbox.api_key}
+        )
+    assert answer.status_code == 404
+    message = answer.json()["error"]["message"]
+    assert "/api/v1" in message
+    assert "base URL" in message
