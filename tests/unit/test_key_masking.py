@@ -26,16 +26,20 @@ def free_port() -> int:
         return port
 
 
-async def test_a_one_letter_key_leaves_the_words_of_a_401_alone(payloads: Payloads) -> None:
-    body = payloads.error("unauthorized", "Missing or invalid api_key.", {})
+async def _refused_with(body: object) -> APIStatusError:
+    """The error a client with the key `e` gets when the server answers 401 with `body`."""
     async with (
         LoopbackServer([Respond.json(401, body)]) as server,
         AsyncPancakeClient("e", "shop", base_url=server.base_url, max_retries=0) as client,
     ):
         with pytest.raises(AuthenticationError) as caught:
             await client.webhooks.list()
+    return caught.value
 
-    error = caught.value
+
+async def test_a_one_letter_key_leaves_the_words_of_a_401_alone(payloads: Payloads) -> None:
+    body = payloads.error("unauthorized", "Missing or invalid api_key.", {})
+    error = await _refused_with(body)
     assert error.message == "Missing or invalid api_key."
     assert error.code == "unauthorized"
     assert error.body == body
@@ -44,15 +48,9 @@ async def test_a_one_letter_key_leaves_the_words_of_a_401_alone(payloads: Payloa
 
 
 async def test_a_key_echoed_as_a_value_is_still_masked(payloads: Payloads) -> None:
-    body = payloads.error("unauthorized", "The key e is not valid (e).", {"key": "e"})
-    async with (
-        LoopbackServer([Respond.json(401, body)]) as server,
-        AsyncPancakeClient("e", "shop", base_url=server.base_url, max_retries=0) as client,
-    ):
-        with pytest.raises(APIStatusError) as caught:
-            await client.webhooks.list()
-
-    error = caught.value
+    error = await _refused_with(
+        payloads.error("unauthorized", "The key e is not valid (e).", {"key": "e"})
+    )
     assert error.message == "The key *** is not valid (***)."
     assert error.details == {"key": "***"}
 
