@@ -18,7 +18,7 @@ from ._errors import CommandError
 
 __all__ = ["register"]
 
-_MISSING_EXTRA = "The sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
+_MISSING_EXTRA = "the sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
 
 
 def _require_sandbox() -> None:
@@ -27,8 +27,7 @@ def _require_sandbox() -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        typer.echo(_MISSING_EXTRA, err=True)
-        raise typer.Exit(2) from None
+        raise CommandError(_MISSING_EXTRA) from None
 
 
 def sandbox(
