@@ -17,7 +17,7 @@ import itertools
 import os
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,7 +43,10 @@ class EventLoopThread:
     `stop()` refuses new calls, lets the calls already started finish, runs the `at_stop`
     coroutine (closing the async client) on the loop, ends the loop and joins the thread. A call
     that could not start before the loop ended raises `PancakeError`: no caller is ever left
-    waiting on a loop that is gone.
+    waiting on a loop that is gone. The exception is a call of the very thread that stops the
+    loop (`close()` in a signal handler that interrupted that call): nobody can take its result
+    any more, so it is cancelled rather than waited for, and raises `PancakeError` when the
+    handler returns.
     """
 
     _loop: asyncio.AbstractEventLoop
@@ -55,8 +58,9 @@ class EventLoopThread:
         self._stopping = False
         self._pid = os.getpid()
         self._failure: BaseException | None = None
-        # Every hand-over not yet settled, failed with PancakeError when the loop ends.
-        self._pending: set[Future[Any]] = set()
+        # Every hand-over not yet settled (and the thread waiting for it), failed with
+        # PancakeError when the loop ends.
+        self._pending: dict[Future[Any], int] = {}
         # The calls started on the loop and not yet ended (touched on the loop thread only).
         self._calls: set[asyncio.Task[Any]] = set()
         self._accepting = True
@@ -117,7 +121,7 @@ class EventLoopThread:
         """On the loop thread, once the loop has ended: settle every call still waiting."""
         with self._lock:
             self._stopping = True
-            pending, self._pending = self._pending, set()
+            pending, self._pending = self._pending, {}
         for future in pending:
             if not future.done() and future.set_running_or_notify_cancel():
                 future.set_exception(PancakeError(CLOSED_MESSAGE))
@@ -136,18 +140,23 @@ class EventLoopThread:
             with self._lock:
                 if self._stopping:
                     raise PancakeError(CLOSED_MESSAGE)
-                self._pending.add(future)
+                self._pending[future] = threading.get_ident()
             try:
                 self._loop.call_soon_threadsafe(self._start, function, future)
             except RuntimeError:  # the loop has ended meanwhile
                 raise PancakeError(CLOSED_MESSAGE) from None
-            return future.result()
+            try:
+                return future.result()
+            except CancelledError:
+                if self._stopping:  # cancelled by a stop() of this very thread
+                    raise PancakeError(CLOSED_MESSAGE) from None
+                raise
         except BaseException:
             future.cancel()
             raise
         finally:
             with self._lock:
-                self._pending.discard(future)
+                self._pending.pop(future, None)
 
     def _start(self, function: Callable[[], Awaitable[T]], future: Future[T]) -> None:
         """On the loop: start a call handed over by `run()`, unless its caller gave up."""
@@ -202,10 +211,19 @@ class EventLoopThread:
         """Stop the loop and join its thread; idempotent. Raises what went wrong on the loop."""
         self.request_stop()
         if threading.current_thread() is not self._thread and os.getpid() == self._pid:
+            self._cancel_calls_of(threading.get_ident())
             self._thread.join()
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
+
+    def _cancel_calls_of(self, thread_id: int) -> None:
+        """Cancel the calls `thread_id` waits for: it is the thread stopping the loop, from a
+        signal handler that interrupted its wait, so it will never take their results."""
+        with self._lock:
+            waiting = [future for future, owner in self._pending.items() if owner == thread_id]
+        for future in waiting:
+            future.cancel()
 
 
 class LoopRuntime:

@@ -85,7 +85,13 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
     skipped, and the walk goes on to the next one.
 
     It stops after the last page: the page numbered `total_pages`, or, when the server leaves
-    the totals out, an empty page or one shorter than its `page_size`. An error while fetching
+    the totals out, an empty page or one shorter than its `page_size`.
+
+    When a page holds nothing to yield (everything on it arrived after the walk began), the walk
+    does not just move on one page: deliveries may be arriving faster than it reads, and it would
+    never reach the end. It jumps to where the rest of the snapshot now begins, estimated from
+    the page's `total` (the new deliveries are at the head), and takes the jump back, halving it,
+    when the page it lands on shows that it went too far. An error while fetching
     a page is raised from `__anext__` (the pages before it were already yielded); iterating
     again retries that page.
 
@@ -95,15 +101,32 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
             print(page.page_number, len(page.data))
     """
 
-    __slots__ = ("_done", "_fetch", "_last_ids", "_next_page_number", "_params", "_watermark")
+    __slots__ = (
+        "_done",
+        "_fetch",
+        "_first_total",
+        "_last_ids",
+        "_last_total",
+        "_next_page_number",
+        "_params",
+        "_sure_page_number",
+        "_watermark",
+        "_yielded",
+    )
 
     def __init__(self, fetch: FetchPage, params: dict[str, Any]) -> None:
         self._fetch = fetch
         self._params = params
         self._next_page_number = 1
+        # The page after the last one read: it cannot lie past an unread delivery of the
+        # snapshot (new deliveries arrive at the head and push the rest onto later pages).
+        self._sure_page_number = 1
         self._watermark = Watermark()
         self._last_ids: tuple[str, str] | None = None
         self._done = False
+        self._first_total: int | None = None  # the history's size when the walk began
+        self._last_total: int | None = None  # its size at the page read last
+        self._yielded = 0
 
     def __aiter__(self) -> AsyncDeliveryPageIterator:
         return self
@@ -112,9 +135,20 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
         while not self._done:
             page_number = self._next_page_number
             page = await self._fetch({**self._params, "page_number": page_number})
-            self._next_page_number += 1
+            if page_number > self._sure_page_number and not self._landed_well(page):
+                # Jumped too far: halve the jump (down to the page after the last one read).
+                sure = self._sure_page_number
+                self._next_page_number = sure + (page_number - sure) // 2
+                continue
+            if self._first_total is None:
+                self._first_total = page.total
+            self._next_page_number = self._sure_page_number = page_number + 1
             fresh = self._fresh(page.data)
+            self._yielded += len(fresh)
             self._done = self._is_last(page, page_number, stalled=not fresh)
+            if not fresh and not self._done:
+                self._next_page_number = max(self._next_page_number, self._catch_up(page))
+            self._last_total = page.total
             if page.data:
                 self._last_ids = (page.data[0].id, page.data[-1].id)
             if len(fresh) == len(page.data):
@@ -137,6 +171,26 @@ class AsyncDeliveryPageIterator(AsyncIterator[DeliveryPage]):
                 self._watermark.advance(delivery)
                 fresh.append(delivery)
         return fresh
+
+    def _catch_up(self, page: DeliveryPage) -> int:
+        """The page holding the newest delivery in front of the rest of the snapshot, by the
+        next fetch: the deliveries that arrived since the walk began are at the head (as many
+        again as arrived since the page before are expected by then), and those yielded follow
+        them."""
+        if page.total is None or self._first_total is None or page.page_size < 1:
+            return self._next_page_number
+        arriving = 0 if self._last_total is None else max(page.total - self._last_total, 0)
+        ahead = max(page.total - self._first_total, 0) + arriving + self._yielded
+        return max(ahead - 1, 0) // page.page_size + 1
+
+    def _landed_well(self, page: DeliveryPage) -> bool:
+        """Whether a page reached by a jump starts before the rest of the snapshot: its first
+        delivery arrived after the walk began (strictly newer than the watermark), so nothing
+        unread lies on the pages jumped over."""
+        watermark = self._watermark.created_at
+        if not page.data or watermark is None:
+            return not page.data and watermark is None
+        return page.data[0].created_at > watermark
 
     def _is_last(self, page: DeliveryPage, page_number: int, *, stalled: bool) -> bool:
         if not page.data:

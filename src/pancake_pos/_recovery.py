@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _validation as check
+from ._constants import MAX_PAGE_SIZE
 from .errors import APIError
 
 if TYPE_CHECKING:
@@ -134,17 +135,19 @@ def window(since: object, until: object, *, since_name: str = "since") -> Window
     for the command line's `retry --failed`, `since` optional) and make the window."""
     until_name = "--until" if since_name.startswith("--") else "until"
     start = end = None
-    end_inclusive = whole_day = False
+    end_inclusive = False
     if since is not None:
         start, _ = _moment(since, since_name)
     if until is not None:
         end, whole_day = _moment(until, until_name)
+        if start is not None:
+            # A whole day ends at its midnight: a start anywhere in that day is in range.
+            first = start.date() if whole_day else start
+            check.date_order(first, end.date() if whole_day else end, since_name, until_name)
         if whole_day:
             end += datetime.timedelta(days=1)  # the whole of that UTC day
         else:
             end_inclusive = True
-    if start is not None and end is not None and (start > end or (start == end and whole_day)):
-        raise ValueError(f"{since_name} ({since}) must not be after {until_name} ({until})")
     return Window(
         start=start,
         end=end,
@@ -202,10 +205,12 @@ async def recover_events(
     """Retry, once, each event with no successful attempt and no automatic retry to come.
 
     An event is in scope when one of its attempts was created in the window (`since` to
-    `until`). The history is read from `since` up to now, so an attempt made after `until`
-    (such as a retry that succeeded later, or the retries of an earlier run) still counts:
-    running twice retries nothing the first run recovered. Events are kept apart per webhook
-    (the same event sent to two webhooks is two things to deliver).
+    `until`). The history is read from the start of `since`'s UTC day up to now, and a
+    successful attempt read outside the window still counts: one made after `until` (a retry
+    that succeeded later, or the retries of an earlier run, so running twice retries nothing the
+    first run recovered), or one earlier that day (an event delivered before a failed manual
+    retry). Events are kept apart per webhook (the same event sent to two webhooks is two
+    things to deliver).
 
     `concurrency` retries run at once (1: one after another, oldest event first).
     `failures`, when given, receives the exception of each retry that could not be sent.
@@ -220,7 +225,7 @@ async def recover_events(
         await webhooks.get_by_id(webhook_id)  # a mistyped id is a NotFoundError, not "0 events"
 
     pending = await _pending_keys(webhooks, webhook_id)
-    events, delivered_later = await _read_history(
+    events, delivered_outside = await _read_history(
         webhooks, span, webhook_id=webhook_id, event=event, report=report
     )
     pending |= await _pending_keys(webhooks, webhook_id)  # those scheduled while we read
@@ -228,7 +233,7 @@ async def recover_events(
     already_delivered = waiting = 0
     to_retry: list[tuple[tuple[str, str], _Event]] = []
     for key, state in events.items():
-        if state.delivered or key in delivered_later:
+        if state.delivered or key in delivered_outside:
             already_delivered += 1
         elif key in pending:
             waiting += 1
@@ -262,25 +267,24 @@ async def _read_history(
     event: str | None,
     report: ProgressCallback,
 ) -> tuple[dict[tuple[str, str], _Event], set[tuple[str, str]]]:
-    """One walk, newest first: per event in the window, its facts; after it, only successes."""
+    """One walk, newest first: per event in the window, its facts; outside it, only successes
+    (the walk starts at the beginning of the window's first UTC day and reads up to now)."""
     events: dict[tuple[str, str], _Event] = {}
-    delivered_later: set[tuple[str, str]] = set()
+    delivered_outside: set[tuple[str, str]] = set()
     read = 0
     report(READING, 0, None)
     walk = webhooks.iter_deliveries(
-        webhook_id=webhook_id, event=event, from_date=span.from_date, page_size=100
+        webhook_id=webhook_id, event=event, from_date=span.from_date, page_size=MAX_PAGE_SIZE
     )
     async for delivery in walk:
         read += 1
         if read % 100 == 0:
             report(READING, read, None)
         moment = delivery.created_at
-        if span.before_start(moment):
-            continue
         key = _key(delivery)
-        if span.after_end(moment):
-            if delivery.status == _SUCCESS:
-                delivered_later.add(key)
+        if span.before_start(moment) or span.after_end(moment):
+            if delivery.status == _SUCCESS:  # outside the window, but delivered all the same
+                delivered_outside.add(key)
             continue
         state = events.get(key)
         if state is None:
@@ -290,7 +294,7 @@ async def _read_history(
         elif delivery.status == _FAILED and state.latest_failed_id is None:
             state.latest_failed_id = delivery.id  # newest first: the first one seen is the latest
     report(READING, read, None)
-    return events, delivered_later
+    return events, delivered_outside
 
 
 async def _retry_all(

@@ -27,6 +27,7 @@ import logging
 import math
 import platform
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,7 +40,7 @@ import httpx
 from ._converter import structure
 from ._json import DECODE_ERRORS as JSON_DECODE_ERRORS
 from ._json import loads as json_loads
-from ._logging import logger, redact_text, redact_url, scrub_exception_chain
+from ._logging import REDACTED, logger, redact_text, redact_url, scrub_exception_chain
 from ._paths import path, path_segment
 from ._pool import HttpPool
 from ._version import __version__
@@ -138,6 +139,35 @@ def _redirect_message(response: httpx.Response) -> str:
     )
 
 
+_WORD_CHARACTERS = "A-Za-z0-9_-"
+
+
+def _value_pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that finds any of `forms` standing as a value of its own: not inside a longer
+    word, so that a short key (`e`) masks `key=e` or `"e"` but leaves `api_key` and `invalid`
+    alone."""
+    alternatives = "|".join(re.escape(form) for form in sorted(set(forms), key=len, reverse=True))
+    return re.compile(rf"(?<![{_WORD_CHARACTERS}])(?:{alternatives})(?![{_WORD_CHARACTERS}])")
+
+
+def _chained(error: BaseException) -> list[BaseException]:
+    """Every exception reachable from `error` through causes, contexts and groups."""
+    found: list[BaseException] = []
+    seen = {id(error)}
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        links = [current.__cause__, current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            links.extend(current.exceptions)
+        for link in links:
+            if link is not None and id(link) not in seen:
+                seen.add(id(link))
+                found.append(link)
+                pending.append(link)
+    return found
+
+
 def _is_json(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
     return "json" in content_type.lower()
@@ -160,9 +190,9 @@ class Transport:
     __slots__ = (
         "_headers",
         "_json_headers",
+        "_key_pattern",
         "_key_query",
         "_prefix",
-        "_secrets",
         "_timeout",
         "api_key",
         "base_url",
@@ -203,7 +233,9 @@ class Transport:
         self._headers = merged
         self._json_headers = merged.copy()
         self._json_headers["Content-Type"] = "application/json"
-        self._secrets = (api_key, path_segment(api_key), quote(api_key), quote_plus(api_key))
+        self._key_pattern = _value_pattern(
+            (api_key, path_segment(api_key), quote(api_key), quote_plus(api_key))
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -333,11 +365,41 @@ class Transport:
             kind, error_class = "Request timed out", APITimeoutError
         failure = error_class(request, self._connection_message(kind, request, error))
         failure.__cause__ = error
-        scrub_exception_chain(failure, self._secrets)
+        self._mask_chain(failure)
         return failure
 
+    def _redact(self, text: str) -> str:
+        """`text` with the key masked wherever it stands as a value, and `api_key=***`."""
+        return redact_text(self._key_pattern.sub(REDACTED, text))
+
+    def _mask_chain(self, failure: BaseException) -> None:
+        """Take the key out of the exceptions chained to `failure`: their text where the key
+        stands as a value, and (by `scrub_exception_chain`) every `api_key=` and request URL. A
+        link whose text still shows the key is cut from the chain."""
+        for link in _chained(failure):
+            if not isinstance(link, BaseExceptionGroup):  # a group's text is its message
+                link.args = tuple(
+                    self._redact(arg) if isinstance(arg, str) else arg for arg in link.args
+                )
+            notes = getattr(link, "__notes__", None)
+            if isinstance(notes, list):
+                link.__notes__ = [self._redact(n) if isinstance(n, str) else n for n in notes]
+        scrub_exception_chain(failure, ())
+        for link in _chained(failure):
+            try:
+                shown = f"{link}{link!r}"
+            except Exception:  # an exception that cannot be shown shows nothing
+                continue
+            if self._key_pattern.search(shown):
+                for parent in [*_chained(failure), failure]:
+                    if parent.__cause__ is link:
+                        parent.__cause__ = None
+                    if parent.__context__ is link:
+                        parent.__context__ = None
+                        parent.__suppress_context__ = True
+
     def _connection_message(self, kind: str, request: httpx.Request, error: httpx.HTTPError) -> str:
-        detail = redact_text(str(error) or type(error).__name__, self._secrets)
+        detail = self._redact(str(error) or type(error).__name__)
         return f"{kind}: {request.method} {request.url.path}: {detail}"
 
     # -- retries ----------------------------------------------------------------------------
@@ -422,7 +484,7 @@ class Transport:
         if 300 <= response.status_code < 400:
             message = _redirect_message(response)
         return status_error_class(response.status_code)(
-            redact_text(message or response.reason_phrase or "error", self._secrets),
+            self._redact(message or response.reason_phrase or "error"),
             response=response,
             body=body,
             code=code,
@@ -434,7 +496,7 @@ class Transport:
     def _keyless_response(self, response: httpx.Response) -> httpx.Response:
         """`response`, or a copy whose body no longer holds the key when the server echoed it."""
         text = response.content.decode("utf-8", "replace")
-        redacted = redact_text(text, self._secrets)
+        redacted = self._redact(text)
         if redacted == text:
             return response
         return httpx.Response(
@@ -471,7 +533,7 @@ class Transport:
 
     def _invalid(self, response: httpx.Response, reason: str) -> APIResponseValidationError:
         request = response.request
-        text = redact_text(reason, self._secrets)[:_ERROR_TEXT_LIMIT]
+        text = self._redact(reason)[:_ERROR_TEXT_LIMIT]
         return APIResponseValidationError(
             f"The answer to {request.method} {request.url.path} "
             f"({response.status_code}) could not be read: {text}",

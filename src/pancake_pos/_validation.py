@@ -33,6 +33,7 @@ from ._constants import (
 __all__ = [
     "boolean",
     "date",
+    "date_order",
     "date_range",
     "day",
     "delivery_filters",
@@ -220,6 +221,25 @@ def day(value: object, name: str) -> str:
     return _as_date(value, name).isoformat()
 
 
+def date_order(
+    first: datetime.date | None,
+    last: datetime.date | None,
+    first_name: str = "from_date",
+    last_name: str = "to_date",
+) -> None:
+    """Refuse a range that ends before it starts (either end may be open, `None`).
+
+    The service answers a reversed range as an empty one; the SDK and the command line refuse
+    it instead, because it is always a mistake (two dates swapped).
+
+    >>> date_order(datetime.date(2024, 4, 2), datetime.date(2024, 4, 1))
+    Traceback (most recent call last):
+    ValueError: from_date (2024-04-02) must not be after to_date (2024-04-01)
+    """
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"{first_name} ({first}) must not be after {last_name} ({last})")
+
+
 def date_range(
     from_date: object, to_date: object, *, required: bool = False
 ) -> tuple[str | None, str | None]:
@@ -229,8 +249,7 @@ def date_range(
         start = _as_date(from_date, "from_date")
     if to_date is not None or required:
         end = _as_date(to_date, "to_date")
-    if start is not None and end is not None and start > end:
-        raise ValueError(f"from_date ({start}) must not be after to_date ({end})")
+    date_order(start, end)
     return (
         None if start is None else start.isoformat(),
         None if end is None else end.isoformat(),

@@ -62,6 +62,18 @@ def test_list_shows_one_page_with_every_filter(
     assert "success 200" in table.stdout
 
 
+def test_an_empty_history_reads_as_such(cli: Cli, webhook: Webhook) -> None:
+    result = cli("deliveries", "list", "--webhook-id", webhook.id)
+    assert result.exit_code == 0, result.output
+    assert "No deliveries." in result.stdout
+    assert "of 0" not in result.stdout
+
+    walked = cli("deliveries", "list", "--all", "--webhook-id", webhook.id)
+    assert walked.exit_code == 0, walked.output
+    assert "ID" not in walked.stdout
+    assert "0 deliveries" in walked.output
+
+
 def test_list_all_streams_json_lines_in_the_iterators_order(
     cli: Cli, client: PancakeClient, webhook: Webhook, make_deliveries: MakeDeliveries
 ) -> None:

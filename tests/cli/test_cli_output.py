@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -156,3 +157,47 @@ def test_help_reflows_paragraphs_and_keeps_examples_on_their_lines() -> None:
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
     words = " ".join(result.stdout.split())
     assert "Reads the webhook's history once and groups its attempts by event." in words
+
+
+def _busy_port() -> tuple[socket.socket, int]:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port: int = busy.getsockname()[1]
+    return busy, port
+
+
+def test_a_sandbox_port_that_cannot_be_bound_reads_like_every_other_usage_error() -> None:
+    busy, port = _busy_port()
+    with busy:
+        result = CliRunner().invoke(app, ["sandbox", "--port", str(port), "--quiet"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: the port is in use"
+
+
+def test_a_sandbox_port_that_cannot_be_bound_is_a_json_error_with_json() -> None:
+    busy, port = _busy_port()
+    with busy:
+        result = CliRunner().invoke(app, ["--json", "sandbox", "--port", str(port), "--quiet"])
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "UsageError"
+    assert error["message"] == f"cannot listen on 127.0.0.1:{port}: the port is in use"
+
+
+def test_a_sandbox_db_that_cannot_be_opened_is_a_json_error_with_json(tmp_path: Path) -> None:
+    where = tmp_path / "missing" / "sandbox.db"
+    result = CliRunner().invoke(app, ["--json", "sandbox", "--db", str(where), "--quiet"])
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "UsageError"
+    assert error["message"].startswith(f"cannot use --db {where}: ")
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_sandbox_port_out_of_range_is_a_usage_error(port: str) -> None:
+    result = CliRunner().invoke(app, ["sandbox", "--port", port, "--quiet"])
+    assert result.exit_code == 2
+    assert "internal error" not in result.output
+    assert "--port" in result.output

@@ -6,6 +6,7 @@ import datetime
 import json
 from collections.abc import Callable
 
+import pytest
 from typer.testing import Result
 
 from pancake_pos._sync import PancakeClient
@@ -132,6 +133,16 @@ def test_test_refuses_data_that_is_not_a_json_object(cli: Cli, webhook: Webhook)
     result = cli("webhooks", "test", webhook.id, "--data", "[1, 2]")
     assert result.exit_code == 2
     assert "JSON object" in result.stderr
+
+
+@pytest.mark.parametrize("data", ['{"total": NaN}', '{"total": Infinity}'])
+def test_test_refuses_data_that_python_reads_but_json_does_not(
+    cli: Cli, webhook: Webhook, data: str
+) -> None:
+    result = cli("webhooks", "test", webhook.id, "--data", data)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: the test data is not valid JSON: ")
+    assert "is not a JSON number" in result.stderr
 
 
 def test_stats_prints_totals_rate_events_and_an_hourly_chart(

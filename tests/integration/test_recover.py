@@ -177,6 +177,22 @@ async def test_recover_reads_only_the_window_but_sees_later_successes(
     assert (until_then.events_seen, until_then.already_delivered, until_then.retried) == (1, 1, 0)
 
 
+async def test_an_event_delivered_before_since_is_not_retried_for_a_later_failure(
+    client: AsyncPancakeClient, receiver: RecordingReceiver
+) -> None:
+    # Delivered, then someone retried it by hand while the receiver was down: the event was
+    # delivered all the same (its earlier attempt succeeded), so recovery leaves it alone.
+    hook = await _webhook(client, receiver)
+    _, attempt = await _test_event(client, hook, 1)
+    moment = datetime.datetime.now(datetime.UTC)
+    receiver.fail_next(1)
+    assert (await client.webhooks.retry_delivery(attempt)).status == "failed"
+
+    result = await client.webhooks.recover(hook.id, since=moment)
+
+    assert (result.events_seen, result.already_delivered, result.retried) == (1, 1, 0)
+
+
 @pytest.mark.parametrize(
     ("arguments", "error", "message"),
     [

@@ -235,7 +235,7 @@ def test_a_port_that_cannot_be_bound_is_a_usage_error() -> None:
         result = CliRunner().invoke(app, ["sandbox", "--port", str(port), "--quiet"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"Error: cannot listen on 127.0.0.1:{port}: the port is in use"
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use"
     ]
 
 

@@ -124,13 +124,27 @@ async def test_emit_returns_the_event_id_and_delivers_it_with_sample_data(
 
 @pytest.mark.parametrize(
     ("event", "data", "named"),
-    [("order", None, "event"), ("order.created", [1, 2], "data")],
+    [
+        ("order", None, "event"),
+        ("order.created", [1, 2], "data"),
+        ("order.created", {"total": float("nan")}, "data"),  # not JSON: no receiver could read it
+        ("order.created", {"when": object()}, "data"),
+        ("order.created", {"name": "\ud800"}, "data"),
+    ],
 )
 def test_emit_refuses_a_bad_event_or_data_naming_it(
     sandbox: SandboxServer, event: str, data: Any, named: str
 ) -> None:
     with pytest.raises(ValueError, match=f"^{named}: "):
         sandbox.emit(event, data)
+
+
+def test_emit_says_an_unknown_event_in_a_line_as_the_endpoint_does(
+    sandbox: SandboxServer,
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        sandbox.emit("order.refunded")
+    assert str(caught.value) == "event: 'order.refunded' is not a known event"
 
 
 def test_emit_needs_a_running_sandbox() -> None:

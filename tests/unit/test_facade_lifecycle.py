@@ -147,6 +147,48 @@ def test_close_and_a_call_from_a_signal_handler_during_a_hand_over(
     assert "call refused: This PancakeClient is closed" in result.stdout
 
 
+def test_close_from_a_signal_handler_does_not_wait_for_the_call_it_interrupted() -> None:
+    # The main thread is inside a call to a server that never answers; a SIGTERM handler
+    # closes the client. That call can never be returned to (its thread is running the
+    # handler), so close() ends it instead of waiting out its timeout.
+    with LoopbackServer([Stall()]) as stalled:
+        result = run_script(
+            """
+            import os, signal, threading, time
+            from pancake_pos import PancakeClient
+            from pancake_pos.errors import PancakeError
+
+            client = PancakeClient(KEY, "shop", base_url=URL, max_retries=0, timeout=30)
+            handled = []
+
+            def on_term(signum, frame):
+                client.close()
+                handled.append("closed")
+
+            signal.signal(signal.SIGTERM, on_term)
+
+            def terminate_once_the_call_runs():
+                while not client._loop_thread._calls:
+                    time.sleep(0.01)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+            threading.Thread(target=terminate_once_the_call_runs, daemon=True).start()
+            try:
+                client.webhooks.list()
+                print("call ran")
+            except PancakeError as error:
+                print(type(error).__name__, "-", error)
+            print(handled)
+            """,
+            KEY=API_KEY,
+            URL=stalled.base_url,
+        )
+
+    assert result.returncode == 0, result.stderr
+    assert "['closed']" in result.stdout
+    assert "PancakeError - This PancakeClient is closed" in result.stdout
+
+
 def lines_of(function: Any) -> list[int]:
     code = function.__code__
     return sorted({line for _, _, line in code.co_lines() if line is not None})

@@ -147,3 +147,46 @@ async def test_a_page_of_only_newer_deliveries_does_not_end_the_walk(
         walked = [d.id async for d in client.webhooks.iter_deliveries(page_size=PAGE_SIZE)]
 
     assert walked == history.snapshot
+
+
+@pytest.mark.parametrize("arrivals", [[13], [27], [55], [10, 13, 20, 7, 31]])
+async def test_a_walk_catches_up_with_a_history_growing_faster_than_it_reads(
+    client: AsyncPancakeClient, payloads: Payloads, arrivals: list[int]
+) -> None:
+    # More than a page of new deliveries arrives after every fetch, for as long as the walk
+    # reads: a walk that moved on one page per fetch would never reach the snapshot's end.
+    history = GrowingHistory(payloads, 95)
+    history.arrivals = arrivals * (300 // len(arrivals))
+    with respx.mock(base_url=f"{BASE_URL}/shops/{SHOP_ID}") as router:
+        router.get("/webhook-deliveries").mock(side_effect=history)
+        walked = [d.id async for d in client.webhooks.iter_deliveries(page_size=PAGE_SIZE)]
+
+    assert walked == history.snapshot
+    assert history.arrivals  # it ended while the history was still growing
+
+
+async def test_a_jump_that_went_too_far_is_taken_back(
+    client: AsyncPancakeClient, payloads: Payloads
+) -> None:
+    # After the first fetch, a page of new deliveries arrives at the head, and many more land
+    # in the middle of the history (older than what the walk has read): the total grows by far
+    # more than what stands in front of the rest of the snapshot, so the walk's jump overshoots.
+    history = GrowingHistory(payloads, 95, per_second=1)
+    history.arrivals = [PAGE_SIZE]
+    middle = history.ordered()[30][0]
+    asked: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        asked.append(int(request.url.params["page_number"]))
+        response = history(request)
+        if len(asked) == 1:
+            history.rows += [(middle, f"dlv_mid_{n:03d}") for n in range(6 * PAGE_SIZE)]
+        return response
+
+    with respx.mock(base_url=f"{BASE_URL}/shops/{SHOP_ID}") as router:
+        router.get("/webhook-deliveries").mock(side_effect=serve)
+        walked = [d.id async for d in client.webhooks.iter_deliveries(page_size=PAGE_SIZE)]
+
+    assert [i for i in walked if not i.startswith("dlv_mid_")] == history.snapshot
+    assert len(walked) == len(set(walked))
+    assert asked != sorted(asked)  # it went back after jumping too far

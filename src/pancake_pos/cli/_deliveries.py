@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import attrs
 import typer
@@ -25,6 +25,7 @@ from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
+from .._constants import MAX_PAGE_SIZE
 from .._recovery import READING, RecoverResult, recover_events
 from ..errors import APIError, APIStatusError
 from ..models import DeliveryPage, WebhookDelivery
@@ -32,9 +33,10 @@ from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
 from ._options import (
     DAY,
-    MOMENT,
+    ClearStatusFilter,
     EventFilter,
     FromDay,
+    OptionalPageSize,
     PageSize,
     StatusFilter,
     ToDay,
@@ -42,8 +44,8 @@ from ._options import (
     check_day_range,
     confirm,
     day,
+    moment_option,
     parse_day,
-    parse_moment,
 )
 from ._output import (
     Output,
@@ -70,10 +72,6 @@ deliveries_app = typer.Typer(
     no_args_is_help=True,
 )
 
-StatusOption = Annotated[
-    StatusFilter | None, typer.Option("--status", help="Only deliveries with this status.")
-]
-
 _SHOWN_ERRORS = 5
 _WIDTH_FOR_WEBHOOK_COLUMN = 120
 
@@ -91,7 +89,6 @@ class Filters:
     @classmethod
     def of(
         cls,
-        *,
         webhook_id: str | None,
         status: str | None,
         event: str | None,
@@ -103,16 +100,14 @@ class Filters:
         check_day_range(first, last)
         return cls(webhook_id=webhook_id, status=status, event=event, from_date=first, to_date=last)
 
+    def arguments(self) -> dict[str, Any]:
+        """The filters as the keyword arguments of `list_deliveries` and the walks (the field
+        names are those arguments' names)."""
+        return attrs.asdict(self)
+
     def pages(self, client: PancakeClient, page_size: int) -> Iterator[DeliveryPage]:
         """Walk the filtered history a page at a time."""
-        return client.webhooks.iter_delivery_pages(
-            webhook_id=self.webhook_id,
-            status=self.status,
-            event=self.event,
-            from_date=self.from_date,
-            to_date=self.to_date,
-            page_size=page_size,
-        )
+        return client.webhooks.iter_delivery_pages(**self.arguments(), page_size=page_size)
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -163,6 +158,14 @@ def _page_caption(page: DeliveryPage) -> str:
     return where
 
 
+def _empty_page(page: DeliveryPage) -> str:
+    """What a page with no deliveries says: none at all, or none this far."""
+    if page.page_number <= 1 or not page.total:
+        return "No deliveries."
+    last = f" (the last is {page.total_pages})" if page.total_pages else ""
+    return f"No deliveries on page {page.page_number}{last}."
+
+
 def _delivery_details(delivery: WebhookDelivery) -> Table:
     rows = [
         ("ID", text(delivery.id)),
@@ -194,16 +197,11 @@ def _delivery_details(delivery: WebhookDelivery) -> Table:
 def list_deliveries(
     ctx: typer.Context,
     webhook_id: WebhookIdFilter = None,
-    status_filter: StatusOption = None,
+    status_filter: StatusFilter = None,
     event: EventFilter = None,
     from_day: FromDay = None,
     to_day: ToDay = None,
-    page_size: Annotated[
-        int | None,
-        typer.Option(
-            "--page-size", min=1, max=100, help="Deliveries per page, 1-100 (API default 20)."
-        ),
-    ] = None,
+    page_size: OptionalPageSize = None,
     page: Annotated[
         int | None, typer.Option("--page", min=1, help="The page to show, from 1.")
     ] = None,
@@ -221,30 +219,21 @@ def list_deliveries(
     pancake-pos --json deliveries list --all --webhook-id wh_2ZbX9kQ1 > history.jsonl
     ```
     """
-    filters = Filters.of(
-        webhook_id=webhook_id,
-        status=status_filter,
-        event=event,
-        from_day=from_day,
-        to_day=to_day,
-    )
+    filters = Filters.of(webhook_id, status_filter, event, from_day, to_day)
     state = cli_state(ctx)
     if all_pages:
         if page is not None:
             raise CommandError("--page and --all cannot be used together")
-        _list_all(state, filters, page_size or 100)
+        _list_all(state, filters, page_size or MAX_PAGE_SIZE)
         return
     result = state.client().webhooks.list_deliveries(
-        webhook_id=filters.webhook_id,
-        status=filters.status,
-        event=filters.event,
-        from_date=filters.from_date,
-        to_date=filters.to_date,
-        page_size=page_size,
-        page_number=page,
+        **filters.arguments(), page_size=page_size, page_number=page
     )
     if state.json_mode:
         state.output.json(result)
+        return
+    if not result.data:
+        state.output.print(Text(_empty_page(result)))
         return
     state.output.print(
         _deliveries_table(
@@ -260,6 +249,8 @@ def _list_all(state: CliState, filters: Filters, page_size: int) -> None:
         return
     count = 0
     for page in pages:
+        if not page.data:
+            continue
         count += len(page.data)
         state.output.print(
             _deliveries_table(
@@ -305,6 +296,9 @@ def pending_deliveries(ctx: typer.Context) -> None:
     if state.json_mode:
         state.output.json(pending)
         return
+    if not pending.deliveries:
+        state.output.print(Text("No automatic retries to come."))
+        return
     grid = table("ID", "Webhook", "Event", "Attempt", "Next attempt", "Created")
     for delivery in pending.deliveries:
         grid.add_row(
@@ -332,7 +326,7 @@ def clear_history(
         datetime.date | None,
         typer.Option(parser=parse_day, metavar=DAY, help="Only deliveries before this UTC day."),
     ] = None,
-    status_filter: StatusOption = None,
+    status_filter: ClearStatusFilter = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a webhook's completed deliveries (pending retries are kept).
@@ -379,21 +373,13 @@ def retry_deliveries(
     event: EventFilter = None,
     since: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="With --failed: only events with an attempt from this UTC day (or moment) on.",
-            show_default=False,
+        moment_option(
+            "With --failed: only events with an attempt from this UTC day (or moment) on."
         ),
     ] = None,
     until: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="With --failed: only events with an attempt up to this UTC day (or moment).",
-            show_default=False,
-        ),
+        moment_option("With --failed: only events with an attempt up to this UTC day (or moment)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="With --failed: count, but retry nothing.")
@@ -451,21 +437,11 @@ def recover_deliveries(
     ],
     since: Annotated[
         datetime.date,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="From this UTC day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[:SS][+HH:MM]).",
-            show_default=False,
-        ),
+        moment_option("From this UTC day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[:SS][+HH:MM])."),
     ],
     until: Annotated[
         datetime.date | None,
-        typer.Option(
-            parser=parse_moment,
-            metavar=MOMENT,
-            help="Up to this UTC day (inclusive) or moment (default: now).",
-            show_default=False,
-        ),
+        moment_option("Up to this UTC day (inclusive) or moment (default: now)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be retried; retry nothing.")
@@ -622,11 +598,11 @@ def export_deliveries(
         ),
     ],
     webhook_id: WebhookIdFilter = None,
-    status_filter: StatusOption = None,
+    status_filter: StatusFilter = None,
     event: EventFilter = None,
     from_day: FromDay = None,
     to_day: ToDay = None,
-    page_size: PageSize = 100,
+    page_size: PageSize = MAX_PAGE_SIZE,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Stream the whole filtered history to a JSON Lines file, one delivery per line.
@@ -642,13 +618,7 @@ def export_deliveries(
     pancake-pos deliveries export -o - --webhook-id wh_2ZbX9kQ1 | jq -r .payload.id
     ```
     """
-    filters = Filters.of(
-        webhook_id=webhook_id,
-        status=status_filter,
-        event=event,
-        from_day=from_day,
-        to_day=to_day,
-    )
+    filters = Filters.of(webhook_id, status_filter, event, from_day, to_day)
     to_stdout = str(output_file) == "-"
     if not to_stdout and output_file.exists() and not force:
         raise CommandError(f"{output_file} exists: pass --force to overwrite it")

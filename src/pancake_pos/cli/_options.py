@@ -9,13 +9,21 @@ Example:
 from __future__ import annotations
 
 import datetime
-import enum
 import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 
+from .. import _validation as check
+from .._constants import (
+    CLEAR_HISTORY_STATUSES,
+    DEFAULT_PAGE_SIZE,
+    DELIVERY_STATUS_FILTERS,
+    MAX_PAGE_SIZE,
+    MIN_PAGE_SIZE,
+)
 from ..models import WebhookEvent
 from ._errors import CommandError
 
@@ -23,8 +31,10 @@ __all__ = [
     "DAY",
     "DAY_FORMATS",
     "MOMENT",
+    "ClearStatusFilter",
     "EventFilter",
     "FromDay",
+    "OptionalPageSize",
     "PageSize",
     "StatusFilter",
     "ToDay",
@@ -33,6 +43,7 @@ __all__ = [
     "confirm",
     "day",
     "event_names",
+    "moment_option",
     "parse_day",
     "parse_moment",
 ]
@@ -75,11 +86,9 @@ def parse_moment(value: str | datetime.date) -> datetime.date | datetime.datetim
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
-class StatusFilter(enum.StrEnum):
-    """The statuses the delivery history can be filtered on."""
-
-    SUCCESS = "success"
-    FAILED = "failed"
+def moment_option(help_text: str) -> Any:
+    """A `--since`/`--until` option: a UTC day or a moment (see `parse_moment`)."""
+    return typer.Option(parser=parse_moment, metavar=MOMENT, help=help_text, show_default=False)
 
 
 def _complete_event(incomplete: str) -> list[str]:
@@ -115,9 +124,34 @@ EventFilter = Annotated[
         autocompletion=_complete_event,
     ),
 ]
+
+
+def _status_option(choices: tuple[str, ...]) -> Any:
+    return typer.Option(
+        "--status", click_type=click.Choice(choices), help="Only deliveries with this status."
+    )
+
+
+StatusFilter = Annotated[str | None, _status_option(DELIVERY_STATUS_FILTERS)]
+ClearStatusFilter = Annotated[str | None, _status_option(CLEAR_HISTORY_STATUSES)]
 PageSize = Annotated[
     int,
-    typer.Option("--page-size", min=1, max=100, help="Deliveries per request (1-100)."),
+    typer.Option(
+        "--page-size",
+        min=MIN_PAGE_SIZE,
+        max=MAX_PAGE_SIZE,
+        help=f"Deliveries per request ({MIN_PAGE_SIZE}-{MAX_PAGE_SIZE}).",
+    ),
+]
+OptionalPageSize = Annotated[
+    int | None,
+    typer.Option(
+        "--page-size",
+        min=MIN_PAGE_SIZE,
+        max=MAX_PAGE_SIZE,
+        help=f"Deliveries per page, {MIN_PAGE_SIZE}-{MAX_PAGE_SIZE} "
+        f"(API default {DEFAULT_PAGE_SIZE}).",
+    ),
 ]
 
 
@@ -129,9 +163,11 @@ def day(moment: datetime.date | None) -> datetime.date | None:
 
 
 def check_day_range(first: datetime.date | None, last: datetime.date | None) -> None:
-    """Refuse `--from` after `--to`."""
-    if first is not None and last is not None and first > last:
-        raise CommandError(f"--from ({first}) must not be after --to ({last})")
+    """Refuse `--from` after `--to`, as the SDK refuses `from_date` after `to_date`."""
+    try:
+        check.date_order(first, last, "--from", "--to")
+    except ValueError as error:
+        raise CommandError(str(error)) from None
 
 
 def event_names(values: list[str] | None) -> list[str]:

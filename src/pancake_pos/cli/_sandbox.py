@@ -14,9 +14,11 @@ from typing import Annotated
 
 import typer
 
+from ._errors import CommandError
+
 __all__ = ["register"]
 
-_MISSING_EXTRA = "The sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
+_MISSING_EXTRA = "the sandbox needs the 'sandbox' extra: pip install 'pancake-pos[sandbox,cli]'"
 
 
 def _require_sandbox() -> None:
@@ -25,13 +27,14 @@ def _require_sandbox() -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        typer.echo(_MISSING_EXTRA, err=True)
-        raise typer.Exit(2) from None
+        raise CommandError(_MISSING_EXTRA) from None
 
 
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0 picks a free one).", min=0, max=65535)
+    ] = 8765,
     api_key: Annotated[
         str | None,
         typer.Option(help="The API key to accept (the one --db remembers, or a new one)."),
@@ -87,8 +90,7 @@ def sandbox(
         try:
             api_key, shop_id = remembered_identity(db, api_key, shop_id)
         except Exception as exc:  # sqlite3.Error, OSError: the file is not a usable database
-            typer.echo(f"Error: cannot use --db {db}: {exc}", err=True)
-            raise typer.Exit(2) from None
+            raise CommandError(f"cannot use --db {db}: {exc}") from None
     config = SandboxConfig(
         api_key=api_key or f"sk_sandbox_{secrets.token_urlsafe(18)}",
         shop_id=shop_id or f"shop_{secrets.token_hex(4)}",
@@ -127,8 +129,7 @@ def sandbox(
         serve(config, host=host, port=port, on_ready=announce)
     except OSError as exc:
         why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
-        typer.echo(f"Error: cannot listen on {host}:{port}: {why}", err=True)
-        raise typer.Exit(2) from None
+        raise CommandError(f"cannot listen on {host}:{port}: {why}") from None
     finally:
         log.removeHandler(handler)
         log.setLevel(saved[0])

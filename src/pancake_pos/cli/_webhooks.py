@@ -295,6 +295,11 @@ def disable_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
     _set_active(ctx, webhook_id, False)
 
 
+def _not_json(constant: str) -> Any:
+    """Python's `json` reads `NaN` and `Infinity`; JSON has no such numbers."""
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def _payload(data: str | None, data_file: Path | None) -> dict[str, Any] | None:
     if data is not None and data_file is not None:
         raise CommandError("--data and --data-file cannot be used together")
@@ -306,7 +311,7 @@ def _payload(data: str | None, data_file: Path | None) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
-        payload = json.loads(data)
+        payload = json.loads(data, parse_constant=_not_json)
     except ValueError as error:
         raise CommandError(f"the test data is not valid JSON: {error}") from None
     if not isinstance(payload, dict):

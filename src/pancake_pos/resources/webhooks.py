@@ -38,6 +38,7 @@ from ..models import (
     RetryWebhookResult,
     RotateSecretResult,
     SetActiveRequest,
+    UpdateWebhookRequest,
     Webhook,
     WebhookDelivery,
     WebhookEvent,
@@ -155,19 +156,22 @@ class AsyncWebhooks(AsyncAPIResource):
             hook = await client.webhooks.update("wh_1", events=["order.created"], description=None)
         """
         path = paths.path("/webhooks/{webhook_id}", webhook_id=webhook_id)
-        # A dict rather than `UpdateWebhookRequest`: a field left out and a field sent as null
-        # differ here, and the model (whose `None` means "left out") cannot tell them apart.
-        body: dict[str, Any] = {}
+        checked: dict[str, Any] = {}
         if not isinstance(url, NotGiven):
-            body["url"] = check.http_url(url, "url")
+            checked["url"] = check.http_url(url, "url")
         if not isinstance(events, NotGiven):
-            body["events"] = check.event_names(events, "events")
+            checked["events"] = check.event_names(events, "events")
         if not isinstance(description, NotGiven):
-            body["description"] = (
+            checked["description"] = (
                 None if description is None else check.description(description, "description")
             )
         if not isinstance(is_active, NotGiven):
-            body["is_active"] = check.boolean(is_active, "is_active")
+            checked["is_active"] = check.boolean(is_active, "is_active")
+        # The document's request model names the fields (one it does not have fails here). The
+        # body holds exactly the fields given, not `unstructure(changes)`: the model's `None`
+        # means "left out", while `description=None` must be sent as null.
+        changes = UpdateWebhookRequest(**checked)
+        body = {name: getattr(changes, name) for name in checked}
         return await self._request("PUT", path, json=body, cast_to=Webhook)
 
     async def delete(self, webhook_id: str) -> None:

@@ -15,10 +15,19 @@ Example:
 
 from __future__ import annotations
 
-from ._app import SandboxApp, create_app
-from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig, parse_retry_schedule
-from ._faults import FAULT_KINDS
-from ._server import SandboxServer
+try:
+    from ._app import SandboxApp, create_app
+    from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig, parse_retry_schedule
+    from ._faults import FAULT_KINDS
+    from ._server import SandboxServer
+except ModuleNotFoundError as error:  # installed without the `sandbox` extra
+    if (error.name or "").partition(".")[0] not in {"starlette", "uvicorn", "jsonschema"}:
+        raise
+    raise ModuleNotFoundError(
+        f"pancake_pos.sandbox needs the 'sandbox' extra ({error.name} is not installed): "
+        "pip install 'pancake-pos[sandbox]'",
+        name=error.name,
+    ) from error
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",

@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ._spec import API_PREFIX
+
 __all__ = [
     "APIProblem",
     "error_response",
@@ -74,7 +76,10 @@ async def http_exception(request: Request, exc: Exception) -> Response:
             headers=exc.headers,
         )
     if exc.status_code == 404:
-        return error_response(404, "not_found", "No such path.", {"path": request.url.path[:256]})
+        message = "No such path."
+        if not request.url.path.startswith(f"{API_PREFIX}/"):
+            message = f"No such path: the API is under {API_PREFIX}/shops/ (is the base URL right?)"
+        return error_response(404, "not_found", message, {"path": request.url.path[:256]})
     return error_response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
 
 

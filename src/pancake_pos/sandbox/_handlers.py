@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from .._constants import DEFAULT_PAGE_SIZE
 from ..signing import generate_secret
 from ._config import SandboxConfig
 from ._dispatcher import Dispatcher
@@ -26,6 +27,8 @@ from ._store import DeliveryFilters, DeliveryRecord, Store, WebhookRecord
 
 __all__ = ["Call", "Handler", "SandboxAPI"]
 
+T = TypeVar("T")
+
 _DAY_MICROS = 86_400 * 1_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -35,11 +38,26 @@ def _day_start(day: date) -> int:
     return (day.toordinal() - _EPOCH_ORDINAL) * _DAY_MICROS
 
 
+def _day_end(day: str) -> int:
+    """Microseconds since the epoch at the end of the UTC day `day` (`YYYY-MM-DD`)."""
+    return _day_start(date.fromisoformat(day)) + _DAY_MICROS
+
+
 def _day_range(from_date: str | None, to_date: str | None) -> tuple[int | None, int | None]:
-    """The days as [since, until) in microseconds (`until` is the end of `to_date`)."""
+    """The days as [since, until) in microseconds (`until` is the end of `to_date`).
+
+    A reversed range is not refused: it is a range with nothing in it.
+    """
     since = None if from_date is None else _day_start(date.fromisoformat(from_date))
-    until = None if to_date is None else _day_start(date.fromisoformat(to_date)) + _DAY_MICROS
+    until = None if to_date is None else _day_end(to_date)
     return since, until
+
+
+def _found(record: T | None, kind: str, record_id: str) -> T:
+    """`record`, or the 404 that names what was not found."""
+    if record is None:
+        raise APIProblem(404, "not_found", f"No {kind} {record_id}.", {f"{kind}_id": record_id})
+    return record
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -86,21 +104,11 @@ class SandboxAPI:
 
     def _webhook(self, call: Call) -> WebhookRecord:
         webhook_id = call.path["webhook_id"]
-        webhook = self.store.get_webhook(call.shop_id, webhook_id)
-        if webhook is None:
-            raise APIProblem(
-                404, "not_found", f"No webhook {webhook_id}.", {"webhook_id": webhook_id}
-            )
-        return webhook
+        return _found(self.store.get_webhook(call.shop_id, webhook_id), "webhook", webhook_id)
 
     def _delivery(self, call: Call) -> DeliveryRecord:
         delivery_id = call.path["delivery_id"]
-        delivery = self.store.get_delivery(call.shop_id, delivery_id)
-        if delivery is None:
-            raise APIProblem(
-                404, "not_found", f"No delivery {delivery_id}.", {"delivery_id": delivery_id}
-            )
-        return delivery
+        return _found(self.store.get_delivery(call.shop_id, delivery_id), "delivery", delivery_id)
 
     def _json(self, webhook: WebhookRecord, *, with_secret: bool) -> dict[str, Any]:
         return webhook_json(webhook, self.store.health_facts(webhook.id), with_secret=with_secret)
@@ -169,11 +177,10 @@ class SandboxAPI:
 
     async def get_stats(self, call: Call) -> tuple[int, Any]:
         webhook = self._webhook(call)
-        first = date.fromisoformat(call.query["from_date"])
-        last = date.fromisoformat(call.query["to_date"])
         # A reversed range is a range with nothing in it: zero stats.
+        since = _day_start(date.fromisoformat(call.query["from_date"]))
         rows = self.store.completed_between(
-            webhook.id, since=_day_start(first), until=_day_start(last) + _DAY_MICROS
+            webhook.id, since=since, until=_day_end(call.query["to_date"])
         )
         return 200, stats_json(rows)
 
@@ -195,7 +202,7 @@ class SandboxAPI:
             since=since,
             until=until,
         )
-        page_size = int(query.get("page_size", 20))
+        page_size = int(query.get("page_size", DEFAULT_PAGE_SIZE))
         page_number = int(query.get("page_number", 1))
         deliveries, total = self.store.list_deliveries(
             call.shop_id, filters, page_size=page_size, page_number=page_number
@@ -213,9 +220,12 @@ class SandboxAPI:
 
     async def retry_delivery(self, call: Call) -> tuple[int, Any]:
         delivery = self._delivery(call)
-        webhook = self.store.get_webhook(call.shop_id, delivery.webhook_id)
-        if webhook is None:  # deliveries go with their webhook; kept for safety
-            raise APIProblem(404, "not_found", f"No webhook {delivery.webhook_id}.")
+        # Deliveries go with their webhook, so it is found; checked all the same.
+        webhook = _found(
+            self.store.get_webhook(call.shop_id, delivery.webhook_id),
+            "webhook",
+            delivery.webhook_id,
+        )
         record = await self.dispatcher.retry(delivery, webhook)
         return 200, attempt_result(record)
 

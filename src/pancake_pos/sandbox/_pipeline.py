@@ -17,6 +17,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .._constants import MAX_ID_LENGTH
 from ._config import SandboxConfig, to_micros
 from ._errors import APIProblem, error_response, invalid
 from ._handlers import Call, Handler
@@ -66,6 +67,17 @@ def _fingerprint(method: str, path: str, raw: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """A request whose key, shop and parameters are checked; its body is not yet read as JSON."""
+
+    operation: Operation
+    shop_id: str
+    path: dict[str, str]
+    query: dict[str, str]
+    raw: bytes
+
+
 @dataclasses.dataclass(kw_only=True)
 class Pipeline:
     """What every endpoint shares: settings, store, handlers, the idempotency locks."""
@@ -98,7 +110,9 @@ class OperationEndpoint:
             raise APIProblem(401, "unauthorized", "Missing or invalid api_key.")
         shop_id = request.path_params["shop_id"]
         if shop_id != pipeline.config.shop_id:
-            raise APIProblem(404, "not_found", f"No shop {shop_id}.", {"shop_id": shop_id[:128]})
+            raise APIProblem(
+                404, "not_found", f"No shop {shop_id}.", {"shop_id": shop_id[:MAX_ID_LENGTH]}
+            )
         path = {name: str(value) for name, value in request.path_params.items()}
         query = {name: value for name, value in request.query_params.items() if name != "api_key"}
         problems = check_parameters(
@@ -107,36 +121,28 @@ class OperationEndpoint:
         if problems:
             raise invalid(problems)
         raw = await read_body(request)
+        checked = _Request(operation, shop_id, path, query, raw)
         key = request.headers.get("idempotency-key") if operation.method == "POST" else None
         if key is None:
-            return await self._run(operation, shop_id, path, query, raw)
+            return await self._run(checked)
         fingerprint = _fingerprint(operation.method, request.url.path, raw)
         lock_key = (shop_id, key)
         lock = pipeline.idempotency_locks.setdefault(lock_key, asyncio.Lock())
         try:
             async with lock:
-                return await self._once(
-                    operation, shop_id, path, query, raw, (request.url.path, key, fingerprint)
-                )
+                return await self._once(checked, (request.url.path, key, fingerprint))
         finally:
             if not lock.locked() and pipeline.idempotency_locks.get(lock_key) is lock:
                 del pipeline.idempotency_locks[lock_key]
 
-    async def _once(
-        self,
-        operation: Operation,
-        shop_id: str,
-        path: dict[str, str],
-        query: dict[str, str],
-        raw: bytes,
-        idempotency: tuple[str, str, str],
-    ) -> Response:
+    async def _once(self, checked: _Request, idempotency: tuple[str, str, str]) -> Response:
         """Answer a POST with an `Idempotency-Key`: the first answer again, or do the work.
 
         A key belongs to the shop, not to a path: the same key with any other request (another
         body, another path) answers 409.
         """
         store = self.pipeline.store
+        shop_id = checked.shop_id
         url_path, key, fingerprint = idempotency
         now = to_micros(self.pipeline.config.clock())
         first = store.get_idempotent(shop_id, key)
@@ -153,7 +159,7 @@ class OperationEndpoint:
                 media_type="application/json" if first.body else None,
                 headers={"idempotent-replayed": "true"},
             )
-        response = await self._run(operation, shop_id, path, query, raw)
+        response = await self._run(checked)
         if response.status_code < 500:
             record = IdempotencyRecord(
                 fingerprint=fingerprint,
@@ -164,16 +170,10 @@ class OperationEndpoint:
             store.put_idempotent(shop_id, key, url_path, record)
         return response
 
-    async def _run(
-        self,
-        operation: Operation,
-        shop_id: str,
-        path: dict[str, str],
-        query: dict[str, str],
-        raw: bytes,
-    ) -> Response:
+    async def _run(self, checked: _Request) -> Response:
+        operation = checked.operation
         try:
-            body, problems = check_body(operation, raw)
+            body, problems = check_body(operation, checked.raw)
             if problems:
                 raise invalid(problems)
         except BodyNotJSON as exc:
@@ -181,9 +181,9 @@ class OperationEndpoint:
         except APIProblem as problem:
             return problem.response()
         call = Call(
-            shop_id=shop_id,
-            path=path,
-            query=query,
+            shop_id=checked.shop_id,
+            path=checked.path,
+            query=checked.query,
             body=body,
             now=to_micros(self.pipeline.config.clock()),
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import secrets
 import socket
@@ -31,8 +32,9 @@ from ._asgi import Observer
 from ._config import DEFAULT_RETRY_SCHEDULE, SandboxConfig
 from ._faults import parse_fault
 from ._samples import sample_data
-from ._spec import API_PREFIX, schema_validator
+from ._spec import API_PREFIX, Operation, find_operation
 from ._store import remembered_identity
+from ._validation import BodyNotJSON, check_body
 
 __all__ = ["GRACEFUL_SHUTDOWN", "SandboxServer", "bind_socket", "serve"]
 
@@ -163,11 +165,27 @@ def serve(
         sock.close()
 
 
-@functools.lru_cache(maxsize=1024)
-def _event_problem(event: str) -> str | None:
-    """Why `event` is not an event name the document accepts (`None` when it is one)."""
-    problem = next(iter(schema_validator("WebhookEvent").iter_errors(event)), None)
-    return None if problem is None else str(problem.message)
+@functools.cache
+def _emit_operation() -> Operation:
+    operation = find_operation("POST", f"{API_PREFIX}/shops/shop/sandbox/events")
+    assert operation is not None  # the document describes the sandbox's own endpoint
+    return operation
+
+
+def _check_emitted(event: object, data: object) -> None:
+    """Refuse what `POST /sandbox/events` would refuse (`ValueError` naming the field), and data
+    that is not JSON at all (a receiver could not read it)."""
+    body = {"event": event} if data is None else {"event": event, "data": data}
+    try:
+        raw = json.dumps(body, allow_nan=False).encode()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"data: not JSON ({error})") from None
+    try:
+        _, problems = check_body(_emit_operation(), raw)
+    except BodyNotJSON as error:  # such as a lone surrogate in a string
+        raise ValueError(f"data: not JSON ({error})") from None
+    if problems:
+        raise ValueError("; ".join(f"{p['field']}: {p['message']}" for p in problems))
 
 
 class SandboxServer:
@@ -279,11 +297,7 @@ class SandboxServer:
         """
         if self.app is None or self._runner is None:
             raise RuntimeError("the sandbox is not running")
-        problem = _event_problem(event) if isinstance(event, str) else f"{event!r} is not a string"
-        if problem is not None:
-            raise ValueError(f"event: {problem}")
-        if data is not None and not isinstance(data, dict):
-            raise ValueError(f"data: {data!r} is not of type 'object'")
+        _check_emitted(event, data)
         event_id, _ = self.app.state.dispatcher.emit(
             self.shop_id, event, sample_data(event) if data is None else data
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -122,22 +122,52 @@ def check_parameters(
         if error is not None:
             problems.append(_problem(location, name, error))
             continue
-        for failure in operation_validator(schema).iter_errors(converted):
-            problems.append(_problem(location, name, failure.message))
+        for failure in _readable(operation_validator(schema).iter_errors(converted)):
+            problems.append(_problem(location, name, _message(failure, name)))
     return problems
 
 
+_SPELLED_OUT = 6
+"""Allowed values listed in a message when there are at most this many."""
+
+
+def _message(error: ValidationError, field: str) -> str:
+    """jsonschema's message, but an `enum` failure says it in a line: the events by name, a short
+    list of values spelled out, a long one counted."""
+    if error.validator != "enum" or not isinstance(error.validator_value, list):
+        return str(error.message)
+    allowed = error.validator_value
+    name = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    if name in ("event", "events"):
+        return f"{error.instance!r} is not a known event"
+    if len(allowed) <= _SPELLED_OUT:
+        return f"{error.instance!r} is not one of " + ", ".join(repr(v) for v in allowed)
+    return f"{error.instance!r} is not one of the {len(allowed)} values allowed here"
+
+
+def _readable(errors: Iterable[ValidationError]) -> list[ValidationError]:
+    """The errors, without an `enum` failure where the value has the wrong type anyway (`3` for
+    an event name is one problem, not two)."""
+    found = list(errors)
+    mistyped = {tuple(error.absolute_path) for error in found if error.validator == "type"}
+    return [
+        error
+        for error in found
+        if not (error.validator == "enum" and tuple(error.absolute_path) in mistyped)
+    ]
+
+
 def _field(error: ValidationError) -> str:
-    parts = [str(part) for part in error.absolute_path]
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path]
     if error.validator == "required" and isinstance(error.validator_value, list):
         missing = re.match(r"^'(.+)' is a required property$", error.message)
         if missing:
-            parts.append(missing.group(1))
+            parts.append("." + missing.group(1))
     elif error.validator == "additionalProperties":
         extra = re.findall(r"'([^']+)'", error.message)
         if extra:
-            parts.append(extra[0])
-    return ".".join(parts)
+            parts.append("." + extra[0])
+    return "".join(parts).removeprefix(".")
 
 
 def _problems_in(error: ValidationError) -> list[ValidationError]:
@@ -163,11 +193,16 @@ def check_body(operation: Operation, raw: bytes) -> tuple[Any, list[dict[str, st
         return {}, []
     body = parse_json(raw)
     validator = operation_validator(content["schema"])
-    problems = [
-        _problem("body", _field(leaf), leaf.message)
+    leaves = [
+        leaf
         for error in sorted(
             validator.iter_errors(body), key=lambda e: [str(part) for part in e.absolute_path]
         )
         for leaf in _problems_in(error)
+    ]
+    problems = [
+        _problem("body", field, _message(leaf, field))
+        for leaf in _readable(leaves)
+        for field in [_field(leaf)]
     ]
     return body, problems
