@@ -63,6 +63,22 @@ async def test_an_expired_claim_is_taken_over_and_the_old_worker_cannot_undo_it(
     assert (await store.claim("evt_lease", lease=30)).state is ClaimState.DONE
 
 
+async def test_a_worker_whose_lease_ran_out_still_completes_when_no_one_took_over(
+    store: EventStore,
+) -> None:
+    # A handler slower than the lease, and no redelivery meanwhile: its success counts, so the
+    # next delivery is a duplicate with every store (Redis forgets the expired claim's key).
+    slow = await store.claim("evt_slow", lease=0.2)
+    assert slow.token is not None
+    await asyncio.sleep(0.35)
+    assert await store.complete("evt_slow", slow.token, retention=60) is True
+    assert (await store.claim("evt_slow", lease=30)).state is ClaimState.DONE
+    # Nor can a late complete overwrite a done mark, or a late release drop it.
+    assert await store.complete("evt_slow", "someone-else", retention=60) is False
+    assert await store.release("evt_slow", slow.token) is False
+    assert (await store.claim("evt_slow", lease=30)).state is ClaimState.DONE
+
+
 async def test_a_done_mark_is_forgotten_after_the_retention(store: EventStore) -> None:
     claim = await store.claim("evt_ret", lease=30)
     assert claim.token is not None

@@ -7,7 +7,9 @@ the retention). Three operations, each atomic:
 - ``claim(event_id, lease)``: ``CLAIMED`` with a new token when the id is free (never seen, or
   its claim or done mark expired); ``DONE`` when it is done; ``BUSY`` when someone holds a live
   claim.
-- ``complete(event_id, token, retention)``: mark done, only if the claim is still ``token``'s.
+- ``complete(event_id, token, retention)``: mark done, unless another worker holds a live claim
+  or the event is already done. A worker whose lease ran out still completes when no one took
+  the event over meanwhile (its handlers did all return), the same with every store.
 - ``release(event_id, token)``: drop the claim, only if it is still ``token``'s, so the sender's
   retry can run the event again.
 
@@ -77,7 +79,11 @@ class EventStore(Protocol):
         ...
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark the event done for ``retention`` seconds if ``token`` still holds its claim."""
+        """Mark the event done for ``retention`` seconds unless another claim or done mark is live.
+
+        ``token``'s own claim is completed even after its lease ran out, when no one took the
+        event over; an expired claim of another token or an expired done mark counts as gone.
+        """
         ...
 
     async def release(self, event_id: str, token: str) -> bool:
@@ -139,11 +145,11 @@ class MemoryStore:
             return Claim(ClaimState.CLAIMED, token)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark ``event_id`` done if ``token`` holds its claim."""
+        """Mark ``event_id`` done unless another worker's claim (or a done mark) is live."""
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(event_id)
-            if entry is None or entry[0] != token:
+            if entry is not None and entry[1] > now and entry[0] != token:
                 return False
             self._entries[event_id] = (None, now + retention)
             return True
@@ -235,7 +241,7 @@ class SQLiteStore:
         return await self._in_thread(self._claim, event_id, lease)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark ``event_id`` done if ``token`` holds its claim."""
+        """Mark ``event_id`` done unless another worker's claim (or a done mark) is live."""
         return await self._in_thread(self._complete, event_id, token, retention)
 
     async def release(self, event_id: str, token: str) -> bool:
@@ -330,10 +336,13 @@ class SQLiteStore:
 
     def _complete(self, event_id: str, token: str, retention: float) -> bool:
         def work(connection: sqlite3.Connection, now: float) -> bool:
+            # Inserted when gone, replaced when this token's claim or anything expired.
             cursor = connection.execute(
-                "UPDATE pancake_events SET token = NULL, expires_at = ? "
-                "WHERE event_id = ? AND token = ?",
-                (now + retention, event_id, token),
+                "INSERT INTO pancake_events (event_id, token, expires_at) VALUES (?, NULL, ?) "
+                "ON CONFLICT (event_id) DO UPDATE "
+                "SET token = NULL, expires_at = excluded.expires_at "
+                "WHERE pancake_events.token = ? OR pancake_events.expires_at <= ?",
+                (event_id, now + retention, token, now),
             )
             return cursor.rowcount == 1
 
