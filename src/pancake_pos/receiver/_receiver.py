@@ -188,9 +188,10 @@ class WebhookReceiver:
     def on(self, *events: str) -> Callable[[H], H]:
         """Register the decorated function for events: exact names or ``group.*``.
 
-        Handlers run one after another in the order they were registered; a function registered
-        for two names that both match runs once. ``async def`` handlers run on the event loop,
-        plain functions in a worker thread.
+        Handlers run one after another in the order they were registered; a function (or the
+        same object's method) registered for two names that both match runs once. ``async def``
+        handlers run on the event loop, plain functions in a worker thread (an awaitable a plain
+        function returns is awaited on the loop).
 
         Example::
 
@@ -240,8 +241,10 @@ class WebhookReceiver:
             group = name.partition(".")[0] + ".*"
             selected: list[tuple[Handler, bool]] = []
             for patterns, handler, is_async in self._registrations:
+                # Equality, not identity: each `obj.method` is a new bound method, equal to
+                # the others of the same object.
                 if (name in patterns or group in patterns) and all(
-                    handler is not chosen for chosen, _ in selected
+                    handler != chosen for chosen, _ in selected
                 ):
                     selected.append((handler, is_async))
             found = tuple(selected)
@@ -315,7 +318,9 @@ class WebhookReceiver:
                 if is_async:
                     await handler(event)
                 else:
-                    await anyio.to_thread.run_sync(handler, event)
+                    returned = await anyio.to_thread.run_sync(handler, event)
+                    if inspect.isawaitable(returned):  # an async handler under a plain wrapper
+                        await returned
         except Exception:
             logger.exception(
                 "handler %s failed for event %s (%s); released for a retry",
