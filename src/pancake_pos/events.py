@@ -331,9 +331,8 @@ def _event_from_dict(raw: dict[str, Any]) -> Event:
 
 
 def _typed(envelope: WebhookEventPayload, raw: dict[str, Any]) -> Event:
-    name = str(envelope.event)
-    group = name.partition(".")[0]
-    typed = _GROUPS.get(group)
+    group, dot, _ = str(envelope.event).partition(".")
+    typed = _GROUPS.get(group) if dot else None  # "order" alone is not an "order.*" name
     problem = None
     if typed is not None:
         event_class, model = typed

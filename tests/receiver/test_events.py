@@ -181,6 +181,15 @@ def test_an_unknown_event_name_of_a_known_group_is_still_typed() -> None:
     assert event.event == "order.refunded"
 
 
+@pytest.mark.parametrize("name", ["order", "orders.created"])
+def test_a_name_outside_a_group_is_an_unknown_event(name: str) -> None:
+    # "order.*" is the names that start with "order.": a bare group name is none of them.
+    event = parse_event(payload(name, {"id": 1}))
+    assert isinstance(event, UnknownEvent)
+    assert event.event == name
+    assert event.data == {"id": 1}
+
+
 def test_an_empty_data_object_fits_every_model() -> None:
     for event_name, _, cls in GROUPS:
         assert type(parse_event(payload(event_name, {}))) is cls

@@ -238,7 +238,8 @@ class WebhookReceiver:
     def _handlers_for(self, name: str) -> tuple[tuple[Handler, bool], ...]:
         found = self._dispatch.get(name)
         if found is None:
-            group = name.partition(".")[0] + ".*"
+            prefix, dot, _ = name.partition(".")
+            group = prefix + ".*" if dot else None  # "order" alone is not an "order.*" name
             selected: list[tuple[Handler, bool]] = []
             for patterns, handler, is_async in self._registrations:
                 # Equality, not identity: each `obj.method` is a new bound method, equal to
@@ -390,7 +391,7 @@ class WebhookReceiver:
             async for item in deliveries:
                 await self._replay_one(item, index, seen, report)
                 index += 1
-        elif isinstance(deliveries, Iterable) and not isinstance(deliveries, str | bytes | dict):
+        elif isinstance(deliveries, Iterable) and not isinstance(deliveries, str | bytes | Mapping):
             for item in deliveries:
                 await self._replay_one(item, index, seen, report)
                 index += 1
@@ -413,6 +414,11 @@ class WebhookReceiver:
         """
         if isinstance(deliveries, AsyncIterable):
             raise TypeError("replay_sync takes a plain iterable; await replay() for async ones")
+        if not isinstance(deliveries, Iterable) or isinstance(deliveries, str | bytes | Mapping):
+            raise TypeError(
+                "deliveries must be an iterable of deliveries (a list, a generator, "
+                f"iter_deliveries(...)), got {type(deliveries).__name__}"
+            )
         # The items are read here, in the caller's thread (a sync client's walk must not run
         # on the receiver's loop), and handed over one at a time.
         report = ReplayReport()
