@@ -5,6 +5,7 @@ a subprocess, stopped with SIGINT as Ctrl-C would."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -97,6 +98,41 @@ def test_the_forwarder_sends_each_new_event_once_signed_with_its_secret(
         event = verifier.verify(delivery.body, delivery.headers)
         assert event.id == delivery.headers["webhook-id"]
         assert event.data == {"n": new.index(event.id)}
+
+
+def test_the_forwarder_does_not_lose_new_events_to_a_clock_ahead_of_the_server(
+    client: PancakeClient,
+    webhook: Webhook,
+    local_server: RecordingReceiver,
+    emit: Emit,
+) -> None:
+    # The API's clock is 3 s behind this machine's (or it stamps whole seconds): an event made
+    # just after the listener started carries a time before it. What the history held at the
+    # start is what came before; anything else is new.
+    old = emit("order.created", {"n": "before"})["id"]
+    _wait_until_recorded(client, webhook, 1)
+
+    def ahead() -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=3)
+
+    secret = new_secret()
+    local_server.trust(secret)
+    with httpx.Client() as http:
+        forwarder = EventForwarder(
+            client.webhooks,
+            forward_to=local_server.url,
+            secret=secret,
+            http=http,
+            webhook_id=webhook.id,
+            clock=ahead,
+        )
+        forwarder.start()
+        new = emit("order.created", {"n": "after"})["id"]
+        _wait_until_recorded(client, webhook, 2)
+        forwarded = _poll_until(forwarder, 1)
+        assert forwarder.poll() == []
+    assert [f.event_id for f in forwarded] == [new]
+    assert old not in [d.event_id for d in local_server.received]
 
 
 def test_the_forwarder_keeps_to_the_events_asked_for_and_reports_a_server_that_is_down(

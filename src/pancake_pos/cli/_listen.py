@@ -4,9 +4,13 @@ The listener only reads the delivery history (the public `list_deliveries` opera
 works against the real API as well as the sandbox. Every `interval` seconds it reads the newest
 deliveries, newest first, back to a horizon a little before the newest one it saw last time
 (an attempt is recorded when it ends, so a slow one can appear after a quicker, later one).
-Each event (the payload's `id`) it has not forwarded yet, and that was created after the
-listener started, is POSTed to the URL once, whichever of its attempts shows it: the payload
-as JSON, signed the Standard Webhooks way with a local secret, `webhook-id` being the event id.
+At the start it notes the events the recent history already holds: those came before it.
+Every other event (the payload's `id`) is POSTed to the URL once, whichever of its attempts
+shows it: the payload as JSON, signed the Standard Webhooks way with a local secret,
+`webhook-id` being the event id. The API's clock is trusted no further than that: an event is
+new by its id, not by comparing its time with this machine's (which may run ahead of the
+server's, or the server may stamp whole seconds); only events whose time is more than the
+lookback before the start (a late retry of an old event) are left out by their time.
 So the local server verifies it exactly as it would verify a real delivery.
 
 `EventForwarder` is the core (no terminal, no sleeping): `poll()` forwards what is new and
@@ -132,15 +136,21 @@ class EventForwarder:
         return f"EventForwarder(forward_to={self.forward_to!r}, webhook_id={self.webhook_id!r})"
 
     def start(self) -> None:
-        """From now on: events created before this moment are never forwarded."""
+        """From now on: the events the recent history holds now are never forwarded."""
         self.started_at = self._clock()
         self._horizon = self.started_at - self._lookback
+        newest: datetime.datetime | None = None
+        for delivery in self._recent(self._horizon):
+            newest = newest or delivery.created_at
+            self._remember(event_id_of(delivery))
+        if newest is not None:
+            self._horizon = max(self._horizon, newest - self._lookback)
 
     def poll(self) -> list[Forwarded]:
         """Forward the events that are new since the last poll, oldest first."""
         if self.started_at is None or self._horizon is None:
             raise RuntimeError("call start() before poll()")
-        started_at = self.started_at
+        oldest = self.started_at - self._lookback
         fresh: dict[str, WebhookDelivery] = {}
         newest: datetime.datetime | None = None
         for delivery in self._recent(self._horizon):
@@ -148,8 +158,8 @@ class EventForwarder:
             event_id = event_id_of(delivery)
             if event_id in self._forwarded or (self.events and delivery.event not in self.events):
                 continue
-            if event_created_at(delivery) < started_at:
-                continue  # an event from before the listener started (perhaps a retry of it)
+            if event_created_at(delivery) < oldest:
+                continue  # a late retry of an event from long before the listener started
             fresh[event_id] = delivery  # newest first: an earlier attempt replaces it
         if newest is not None:
             self._horizon = max(self._horizon, newest - self._lookback)
