@@ -22,10 +22,10 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from secrets import token_bytes
-from typing import Any
+from typing import Any, TypeVar
 
 import cattrs
 
@@ -56,6 +56,8 @@ _TIMESTAMP_HEADER = "webhook-timestamp"
 _SIGNATURE_HEADER = "webhook-signature"
 _MAX_TIMESTAMP_DIGITS = 18  # far beyond any tolerance; keeps int() on a header bounded
 _MAX_PAYLOAD_PROBLEMS = 3
+
+T = TypeVar("T")
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -330,12 +332,7 @@ class WebhookVerifier:
 
             verifier.verify_signature(raw_body, {"webhook-id": ..., ...})
         """
-        try:
-            self._authenticate(body, headers, now)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        self._authenticated(body, headers, now)
 
     def verify(
         self,
@@ -355,13 +352,7 @@ class WebhookVerifier:
             if event.event == WebhookEvent.ORDER_CREATED:
                 ...
         """
-        try:
-            msg_id, data = self._authenticate(body, headers, now)
-            return _parse_payload(data, msg_id)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        return self._verified(body, headers, now, _parse_payload)
 
     def verify_event(
         self,
@@ -384,13 +375,7 @@ class WebhookVerifier:
                 case OrderEvent(data=order):
                     print(order.id, order.status_name)
         """
-        try:
-            msg_id, data = self._authenticate(body, headers, now)
-            return _event_of(data, msg_id)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        return self._verified(body, headers, now, _event_of)
 
     def _authenticated(
         self, body: object, headers: object, now: object = None
@@ -400,7 +385,19 @@ class WebhookVerifier:
             return self._authenticate(body, headers, now)
         except WebhookVerificationError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
+            raise _unexpected(exc) from exc
+
+    def _verified(
+        self, body: object, headers: object, now: object, read: Callable[[bytes, str], T]
+    ) -> T:
+        """``read(body_bytes, webhook_id)`` of an authentic delivery; raises only the one error."""
+        try:
+            msg_id, data = self._authenticate(body, headers, now)
+            return read(data, msg_id)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
             raise _unexpected(exc) from exc
 
     def _authenticate(self, body: object, headers: object, now: object) -> tuple[str, bytes]:
