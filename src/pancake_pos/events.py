@@ -20,7 +20,11 @@ Every field of the data models is optional (a field the payload does not carry r
 and values must have the JSON type the model says: nothing is coerced. Parsing never fails on a
 payload whose envelope (``id``, ``event``, ``shop_id``, ``created_at``, ``data``) is sound: when
 ``data`` does not fit its model, the result is an :class:`UnknownEvent` whose ``problem`` names the
-field that did not fit. Every event keeps the whole payload as received in ``raw``.
+field that did not fit.
+
+Every event has ``id`` (the ``webhook-id`` header; the same on every retry), ``event`` (its name,
+such as ``order.created``), ``shop_id``, ``created_at`` (when the event happened,
+timezone-aware), ``data``, and ``raw``: the whole payload as received.
 
 Example::
 
@@ -85,15 +89,14 @@ _MAX_PROBLEMS = 3
 
 
 @attrs.frozen(kw_only=True)
-class OrderEvent:
-    """An ``order.*`` event; ``data`` is the order.
+class _EventFields:
+    """What every event carries besides its ``data``: the base of the event classes.
 
     Attributes:
         id: The event's id (the ``webhook-id`` header; the same on every retry).
         event: The event's name, such as ``order.created``.
         shop_id: The shop the event happened in.
         created_at: When the event happened (timezone-aware).
-        data: The order.
         raw: The whole payload as received.
     """
 
@@ -101,138 +104,66 @@ class OrderEvent:
     event: WebhookEvent | str
     shop_id: str
     created_at: datetime.datetime
+    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class OrderEvent(_EventFields):
+    """An ``order.*`` event; ``data`` is the order."""
+
     data: Order
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class CustomerEvent:
-    """A ``customer.*`` event; ``data`` is the customer.
+class CustomerEvent(_EventFields):
+    """A ``customer.*`` event; ``data`` is the customer."""
 
-    Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name, such as ``customer.created``.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
-        data: The customer.
-        raw: The whole payload as received.
-    """
-
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: Customer
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class InventoryEvent:
-    """An ``inventory.*`` event; ``data`` is the stock change.
+class InventoryEvent(_EventFields):
+    """An ``inventory.*`` event; ``data`` is the stock change."""
 
-    Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name, such as ``inventory.updated``.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
-        data: The stock change.
-        raw: The whole payload as received.
-    """
-
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: InventoryChange
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class ProductEvent:
-    """A ``product.*`` event; ``data`` is the product.
+class ProductEvent(_EventFields):
+    """A ``product.*`` event; ``data`` is the product."""
 
-    Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name, such as ``product.updated``.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
-        data: The product.
-        raw: The whole payload as received.
-    """
-
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: Product
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class TransactionEvent:
-    """A ``transaction.*`` event; ``data`` is the payment.
+class TransactionEvent(_EventFields):
+    """A ``transaction.*`` event; ``data`` is the payment."""
 
-    Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name, such as ``transaction.created``.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
-        data: The payment.
-        raw: The whole payload as received.
-    """
-
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: Transaction
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class LoyaltyEvent:
-    """A ``loyalty.*`` event; ``data`` is the points change.
+class LoyaltyEvent(_EventFields):
+    """A ``loyalty.*`` event; ``data`` is the points change."""
 
-    Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name, such as ``loyalty.points_earned``.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
-        data: The points change.
-        raw: The whole payload as received.
-    """
-
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: LoyaltyPointsChange
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class UnknownEvent:
+class UnknownEvent(_EventFields):
     """An event of a group this SDK has no model for, or whose ``data`` did not fit its model.
 
+    Besides the fields of every event (``id``, ``event``, ``shop_id``, ``created_at``, ``raw``):
+
     Attributes:
-        id: The event's id (the ``webhook-id`` header; the same on every retry).
-        event: The event's name.
-        shop_id: The shop the event happened in.
-        created_at: When the event happened (timezone-aware).
         data: The ``data`` object as received.
         problem: Why ``data`` is not typed: the field that did not fit its group's model (such as
             ``data does not fit Order: expected an integer @ $.data.id``); ``None`` when the
             event's group has no model in this version of the SDK.
-        raw: The whole payload as received.
     """
 
-    id: str
-    event: WebhookEvent | str
-    shop_id: str
-    created_at: datetime.datetime
     data: dict[str, Any]
     problem: str | None = None
-    raw: dict[str, Any] = attrs.field(repr=False, eq=False)
 
 
 Event: TypeAlias = (

@@ -31,7 +31,13 @@ import cattrs
 
 from pancake_pos._converter import ConversionError, structure
 from pancake_pos.errors import WebhookVerificationError
-from pancake_pos.events import Event, _decode_json_object, _event_from_dict
+from pancake_pos.events import (
+    Event,
+    _decode_json_object,
+    _event_from_dict,
+    _json_kind,
+    _problems,
+)
 from pancake_pos.models import WebhookEventPayload
 
 __all__ = [
@@ -55,7 +61,6 @@ _ID_HEADER = "webhook-id"
 _TIMESTAMP_HEADER = "webhook-timestamp"
 _SIGNATURE_HEADER = "webhook-signature"
 _MAX_TIMESTAMP_DIGITS = 18  # far beyond any tolerance; keeps int() on a header bounded
-_MAX_PAYLOAD_PROBLEMS = 3
 
 T = TypeVar("T")
 
@@ -458,16 +463,15 @@ def _unexpected(exc: Exception) -> WebhookVerificationError:
 
 
 def _received_body(body: object) -> bytes:
+    """:func:`_body_bytes`, its errors told as a refused delivery."""
     if isinstance(body, bytes):
         return body
-    if isinstance(body, str):
-        try:
-            return body.encode()
-        except UnicodeEncodeError:
-            raise WebhookVerificationError("body is not valid UTF-8") from None
-    if isinstance(body, bytearray | memoryview):
-        return bytes(body)
-    raise WebhookVerificationError(f"body must be bytes or str, got {type(body).__name__}")
+    try:
+        return _body_bytes(body)
+    except ValueError:
+        raise WebhookVerificationError("body is not valid UTF-8") from None
+    except TypeError as exc:
+        raise WebhookVerificationError(str(exc)) from None
 
 
 def _required_headers(headers: object) -> tuple[str, str, str]:
@@ -584,24 +588,9 @@ def _event_of(body: bytes, msg_id: str) -> Event:
     return event
 
 
-def _json_kind(value: object) -> str:
-    kinds = {
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }
-    return kinds.get(type(value), "null")
-
-
 def _describe_structure_error(exc: Exception) -> str:
     if isinstance(exc, ConversionError):
-        problems = exc.problems
-    elif isinstance(exc, cattrs.BaseValidationError):
-        problems = cattrs.transform_error(exc, path="$")
-    else:
-        return type(exc).__name__
-    shown = "; ".join(problems[:_MAX_PAYLOAD_PROBLEMS])
-    more = len(problems) - _MAX_PAYLOAD_PROBLEMS
-    return shown + (f"; and {more} more" if more > 0 else "")
+        return _problems(exc.problems)
+    if isinstance(exc, cattrs.BaseValidationError):
+        return _problems(cattrs.transform_error(exc, path="$"))
+    return type(exc).__name__
