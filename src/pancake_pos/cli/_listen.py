@@ -119,7 +119,7 @@ class EventForwarder:
         self._webhooks = webhooks
         self.forward_to = check.http_url(forward_to, "forward_to")
         try:
-            WebhookVerifier([secret])  # a secret receivers could not verify with is refused now
+            WebhookVerifier(secret)  # a secret receivers could not verify with is refused now
         except (TypeError, ValueError, WebhookVerificationError) as error:
             raise ValueError(f"secret is not a usable webhook secret: {error}") from None
         self._secret = secret
