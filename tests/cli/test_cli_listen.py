@@ -157,6 +157,40 @@ def test_the_forwarder_keeps_to_the_events_asked_for_and_reports_a_server_that_i
     assert forwarded.error == "connection refused"
 
 
+def test_the_forwarder_says_when_no_webhook_can_bring_it_an_event(
+    client: PancakeClient, webhook: Webhook
+) -> None:
+    # listen reads the delivery history: with no active webhook subscribed to what it listens
+    # to, nothing ever arrives, and a new user would wait in vain.
+    def reason(**options: Any) -> str | None:
+        with httpx.Client() as http:
+            forwarder = EventForwarder(
+                client.webhooks,
+                forward_to="http://127.0.0.1:9/local",
+                secret=new_secret(),
+                http=http,
+                **options,
+            )
+            return forwarder.nothing_to_forward()
+
+    assert reason(webhook_id=webhook.id) is None
+    assert reason(webhook_id=webhook.id, events=["order.created"]) is None
+    assert reason(webhook_id=webhook.id, events=["customer.created"]) == (
+        f"webhook {webhook.id} is not subscribed to customer.created"
+    )
+    assert reason(webhook_id="wh_nobody") == "there is no webhook wh_nobody"
+    client.webhooks.update(webhook.id, is_active=False)
+    assert reason(webhook_id=webhook.id) == f"webhook {webhook.id} is disabled"
+    others = [hook for hook in client.webhooks.list().data if hook.is_active]
+    for hook in others:
+        client.webhooks.update(hook.id, is_active=False)
+    try:
+        assert reason() == "no webhook of the shop is active"
+    finally:
+        for hook in others:
+            client.webhooks.update(hook.id, is_active=True)
+
+
 def test_the_forwarder_refuses_bad_settings(client: PancakeClient) -> None:
     with httpx.Client() as http:
         with pytest.raises(ValueError, match="forward_to"):

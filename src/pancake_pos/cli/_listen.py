@@ -47,6 +47,7 @@ from .._version import __version__
 from ..errors import (
     APIConnectionError,
     InternalServerError,
+    PancakeError,
     RateLimitError,
     WebhookVerificationError,
 )
@@ -145,6 +146,29 @@ class EventForwarder:
             self._remember(event_id_of(delivery))
         if newest is not None:
             self._horizon = max(self._horizon, newest - self._lookback)
+
+    def nothing_to_forward(self) -> str | None:
+        """Why no event can reach the listener (no active webhook gets what it listens to).
+
+        The history only holds what was delivered to the shop's webhooks, so with none active
+        and subscribed to the events listened to, nothing ever arrives. ``None`` when one is.
+        """
+        hooks = self._webhooks.list().data
+        if self.webhook_id is not None:
+            hooks = [hook for hook in hooks if hook.id == self.webhook_id]
+            if not hooks:
+                return f"there is no webhook {self.webhook_id}"
+        active = [hook for hook in hooks if hook.is_active]
+        if not active:
+            whose = f"webhook {self.webhook_id}" if self.webhook_id else "no webhook of the shop"
+            return f"{whose} is {'disabled' if self.webhook_id else 'active'}"
+        if self.events and not any(
+            self.events.intersection(str(name) for name in hook.events) for hook in active
+        ):
+            whose = f"webhook {self.webhook_id}" if self.webhook_id else "no active webhook"
+            verb = "is not" if self.webhook_id else "is"
+            return f"{whose} {verb} subscribed to {', '.join(sorted(self.events))}"
+        return None
 
     def poll(self) -> list[Forwarded]:
         """Forward the events that are new since the last poll, oldest first."""
@@ -321,6 +345,20 @@ def _option_names(message: str) -> str:
     return message
 
 
+def _warn_when_nothing_can_arrive(output: Output, forwarder: EventForwarder) -> None:
+    try:
+        reason = forwarder.nothing_to_forward()
+    except PancakeError:  # only advice: the polling says what is wrong with the API
+        return
+    if reason is not None:
+        events = " ".join(f"--event {name}" for name in sorted(forwarder.events))
+        output.note(
+            f"warning: {reason}, so no event will arrive: listen forwards what the shop's "
+            "webhooks are sent. Create or enable one (any URL will do): pancake-pos webhooks "
+            f"create --url http://127.0.0.1:9/ {events or '--event order.created'}"
+        )
+
+
 def _run(output: Output, forwarder: EventForwarder, secret: str, interval: float) -> None:
     stop = threading.Event()
     count = 0
@@ -336,6 +374,7 @@ def _run(output: Output, forwarder: EventForwarder, secret: str, interval: float
             output.json_lines([{"secret": secret}])
         else:
             output.print(Text(f"Signing secret: {secret}"))
+        _warn_when_nothing_can_arrive(output, forwarder)
         while not stop.is_set():
             try:
                 for forwarded in forwarder.poll():
