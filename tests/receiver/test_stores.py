@@ -88,6 +88,27 @@ async def test_a_done_mark_is_forgotten_after_the_retention(store: EventStore) -
     assert (await store.claim("evt_ret", lease=30)).state is ClaimState.CLAIMED
 
 
+async def test_the_memory_store_forgets_what_expired_and_only_that() -> None:
+    store = MemoryStore()
+    done = await store.claim("evt_done", lease=30)
+    assert done.token is not None
+    assert await store.complete("evt_done", done.token, retention=0.2)
+    short = await store.claim("evt_short", lease=0.2)  # expires, then claimed again for long
+    released = await store.claim("evt_released", lease=0.2)
+    assert released.token is not None
+    assert await store.release("evt_released", released.token)
+    live = await store.claim("evt_live", lease=30)
+    assert short.token is not None
+    assert live.token is not None
+    await asyncio.sleep(0.35)
+    again = await store.claim("evt_short", lease=30)
+    assert again.state is ClaimState.CLAIMED
+    await store.claim("evt_other", lease=30)  # any claim sweeps what expired
+    assert sorted(store._entries) == ["evt_live", "evt_other", "evt_short"]
+    assert (await store.claim("evt_short", lease=30)).state is ClaimState.BUSY
+    assert (await store.claim("evt_done", lease=30)).state is ClaimState.CLAIMED
+
+
 async def test_fifty_concurrent_claims_give_one_claim(store: EventStore) -> None:
     claims = await asyncio.gather(*(store.claim("evt_race", lease=30) for _ in range(50)))
     states = [claim.state for claim in claims]
