@@ -22,16 +22,22 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from secrets import token_bytes
-from typing import Any
+from typing import Any, TypeVar
 
 import cattrs
 
 from pancake_pos._converter import ConversionError, structure
 from pancake_pos.errors import WebhookVerificationError
-from pancake_pos.events import Event, _decode_json_object, _event_from_dict
+from pancake_pos.events import (
+    Event,
+    _decode_json_object,
+    _event_from_dict,
+    _json_kind,
+    _problems,
+)
 from pancake_pos.models import WebhookEventPayload
 
 __all__ = [
@@ -55,7 +61,8 @@ _ID_HEADER = "webhook-id"
 _TIMESTAMP_HEADER = "webhook-timestamp"
 _SIGNATURE_HEADER = "webhook-signature"
 _MAX_TIMESTAMP_DIGITS = 18  # far beyond any tolerance; keeps int() on a header bounded
-_MAX_PAYLOAD_PROBLEMS = 3
+
+T = TypeVar("T")
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -330,12 +337,7 @@ class WebhookVerifier:
 
             verifier.verify_signature(raw_body, {"webhook-id": ..., ...})
         """
-        try:
-            self._authenticate(body, headers, now)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        self._authenticated(body, headers, now)
 
     def verify(
         self,
@@ -355,13 +357,7 @@ class WebhookVerifier:
             if event.event == WebhookEvent.ORDER_CREATED:
                 ...
         """
-        try:
-            msg_id, data = self._authenticate(body, headers, now)
-            return _parse_payload(data, msg_id)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        return self._verified(body, headers, now, _parse_payload)
 
     def verify_event(
         self,
@@ -384,13 +380,7 @@ class WebhookVerifier:
                 case OrderEvent(data=order):
                     print(order.id, order.status_name)
         """
-        try:
-            msg_id, data = self._authenticate(body, headers, now)
-            return _event_of(data, msg_id)
-        except WebhookVerificationError:
-            raise
-        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
-            raise _unexpected(exc) from exc
+        return self._verified(body, headers, now, _event_of)
 
     def _authenticated(
         self, body: object, headers: object, now: object = None
@@ -400,7 +390,19 @@ class WebhookVerifier:
             return self._authenticate(body, headers, now)
         except WebhookVerificationError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
+            raise _unexpected(exc) from exc
+
+    def _verified(
+        self, body: object, headers: object, now: object, read: Callable[[bytes, str], T]
+    ) -> T:
+        """``read(body_bytes, webhook_id)`` of an authentic delivery; raises only the one error."""
+        try:
+            msg_id, data = self._authenticate(body, headers, now)
+            return read(data, msg_id)
+        except WebhookVerificationError:
+            raise
+        except Exception as exc:  # the promise: nothing but WebhookVerificationError escapes
             raise _unexpected(exc) from exc
 
     def _authenticate(self, body: object, headers: object, now: object) -> tuple[str, bytes]:
@@ -461,16 +463,15 @@ def _unexpected(exc: Exception) -> WebhookVerificationError:
 
 
 def _received_body(body: object) -> bytes:
+    """:func:`_body_bytes`, its errors told as a refused delivery."""
     if isinstance(body, bytes):
         return body
-    if isinstance(body, str):
-        try:
-            return body.encode()
-        except UnicodeEncodeError:
-            raise WebhookVerificationError("body is not valid UTF-8") from None
-    if isinstance(body, bytearray | memoryview):
-        return bytes(body)
-    raise WebhookVerificationError(f"body must be bytes or str, got {type(body).__name__}")
+    try:
+        return _body_bytes(body)
+    except ValueError:
+        raise WebhookVerificationError("body is not valid UTF-8") from None
+    except TypeError as exc:
+        raise WebhookVerificationError(str(exc)) from None
 
 
 def _required_headers(headers: object) -> tuple[str, str, str]:
@@ -587,24 +588,9 @@ def _event_of(body: bytes, msg_id: str) -> Event:
     return event
 
 
-def _json_kind(value: object) -> str:
-    kinds = {
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }
-    return kinds.get(type(value), "null")
-
-
 def _describe_structure_error(exc: Exception) -> str:
     if isinstance(exc, ConversionError):
-        problems = exc.problems
-    elif isinstance(exc, cattrs.BaseValidationError):
-        problems = cattrs.transform_error(exc, path="$")
-    else:
-        return type(exc).__name__
-    shown = "; ".join(problems[:_MAX_PAYLOAD_PROBLEMS])
-    more = len(problems) - _MAX_PAYLOAD_PROBLEMS
-    return shown + (f"; and {more} more" if more > 0 else "")
+        return _problems(exc.problems)
+    if isinstance(exc, cattrs.BaseValidationError):
+        return _problems(cattrs.transform_error(exc, path="$"))
+    return type(exc).__name__

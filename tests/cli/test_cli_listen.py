@@ -5,6 +5,7 @@ a subprocess, stopped with SIGINT as Ctrl-C would."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -99,6 +100,41 @@ def test_the_forwarder_sends_each_new_event_once_signed_with_its_secret(
         assert event.data == {"n": new.index(event.id)}
 
 
+def test_the_forwarder_does_not_lose_new_events_to_a_clock_ahead_of_the_server(
+    client: PancakeClient,
+    webhook: Webhook,
+    local_server: RecordingReceiver,
+    emit: Emit,
+) -> None:
+    # The API's clock is 3 s behind this machine's (or it stamps whole seconds): an event made
+    # just after the listener started carries a time before it. What the history held at the
+    # start is what came before; anything else is new.
+    old = emit("order.created", {"n": "before"})["id"]
+    _wait_until_recorded(client, webhook, 1)
+
+    def ahead() -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=3)
+
+    secret = new_secret()
+    local_server.trust(secret)
+    with httpx.Client() as http:
+        forwarder = EventForwarder(
+            client.webhooks,
+            forward_to=local_server.url,
+            secret=secret,
+            http=http,
+            webhook_id=webhook.id,
+            clock=ahead,
+        )
+        forwarder.start()
+        new = emit("order.created", {"n": "after"})["id"]
+        _wait_until_recorded(client, webhook, 2)
+        forwarded = _poll_until(forwarder, 1)
+        assert forwarder.poll() == []
+    assert [f.event_id for f in forwarded] == [new]
+    assert old not in [d.event_id for d in local_server.received]
+
+
 def test_the_forwarder_keeps_to_the_events_asked_for_and_reports_a_server_that_is_down(
     client: PancakeClient, webhook: Webhook, emit: Emit
 ) -> None:
@@ -121,14 +157,49 @@ def test_the_forwarder_keeps_to_the_events_asked_for_and_reports_a_server_that_i
     assert forwarded.error == "connection refused"
 
 
+def test_the_forwarder_says_when_no_webhook_can_bring_it_an_event(
+    client: PancakeClient, webhook: Webhook
+) -> None:
+    # listen reads the delivery history: with no active webhook subscribed to what it listens
+    # to, nothing ever arrives, and a new user would wait in vain.
+    def reason(**options: Any) -> str | None:
+        with httpx.Client() as http:
+            forwarder = EventForwarder(
+                client.webhooks,
+                forward_to="http://127.0.0.1:9/local",
+                secret=new_secret(),
+                http=http,
+                **options,
+            )
+            return forwarder.nothing_to_forward()
+
+    assert reason(webhook_id=webhook.id) is None
+    assert reason(webhook_id=webhook.id, events=["order.created"]) is None
+    assert reason(webhook_id=webhook.id, events=["customer.created"]) == (
+        f"webhook {webhook.id} is not subscribed to customer.created"
+    )
+    assert reason(webhook_id="wh_nobody") == "there is no webhook wh_nobody"
+    client.webhooks.update(webhook.id, is_active=False)
+    assert reason(webhook_id=webhook.id) == f"webhook {webhook.id} is disabled"
+    others = [hook for hook in client.webhooks.list().data if hook.is_active]
+    for hook in others:
+        client.webhooks.update(hook.id, is_active=False)
+    try:
+        assert reason() == "no webhook of the shop is active"
+    finally:
+        for hook in others:
+            client.webhooks.update(hook.id, is_active=True)
+
+
 def test_the_forwarder_refuses_bad_settings(client: PancakeClient) -> None:
     with httpx.Client() as http:
         with pytest.raises(ValueError, match="forward_to"):
             EventForwarder(
                 client.webhooks, forward_to="localhost:8000", secret=new_secret(), http=http
             )
-        with pytest.raises(ValueError, match="secret is not a usable webhook secret"):
+        with pytest.raises(ValueError, match="secret is not a usable webhook secret") as refused:
             EventForwarder(client.webhooks, forward_to="http://127.0.0.1:1/", secret="x", http=http)
+        assert "#1" not in str(refused.value)  # one secret, not the first of a list
 
 
 def test_listen_forwards_only_what_comes_after_it_started_and_exits_0_on_ctrl_c(

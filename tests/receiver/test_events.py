@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import yaml
 
 from pancake_pos._converter import structure
 from pancake_pos.event_data import (
     CustomerGender,
+    OrderItem,
     PaymentGatewayCode,
     PaymentStatus,
 )
@@ -181,6 +183,15 @@ def test_an_unknown_event_name_of_a_known_group_is_still_typed() -> None:
     assert event.event == "order.refunded"
 
 
+@pytest.mark.parametrize("name", ["order", "orders.created"])
+def test_a_name_outside_a_group_is_an_unknown_event(name: str) -> None:
+    # "order.*" is the names that start with "order.": a bare group name is none of them.
+    event = parse_event(payload(name, {"id": 1}))
+    assert isinstance(event, UnknownEvent)
+    assert event.event == name
+    assert event.data == {"id": 1}
+
+
 def test_an_empty_data_object_fits_every_model() -> None:
     for event_name, _, cls in GROUPS:
         assert type(parse_event(payload(event_name, {}))) is cls
@@ -262,6 +273,39 @@ def test_the_fast_reader_gives_up_where_the_converter_refuses(data: dict[str, An
     with pytest.raises(ConversionError):
         structure(data, Order)
     assert isinstance(parse_event(payload("order.created", data)), UnknownEvent)
+
+
+@attrs.define(kw_only=True, slots=False)
+class _NotSlotted:
+    quantity: int | None = None
+    name: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.max_len(3))
+    )
+
+
+def test_the_fast_reader_of_a_class_it_cannot_fill_slot_by_slot_calls_its_init() -> None:
+    # The data models are filled slot by slot; any other class goes through its __init__, so
+    # its validators still run.
+    from pancake_pos import events
+
+    read = events._fast_reader(_NotSlotted)
+    assert read({"quantity": 2, "name": "abc", "other": 1}) == _NotSlotted(quantity=2, name="abc")
+    assert read({}) == _NotSlotted()
+    with pytest.raises(ValueError, match="name"):
+        read({"name": "abcd"})
+    with pytest.raises(events._DoesNotFit):
+        read({"quantity": "2"})
+
+
+def test_the_data_models_are_filled_slot_by_slot_with_every_field_set() -> None:
+    from pancake_pos import events
+
+    order = events._fast_reader(Order)({"id": 1, "items": [{"quantity": 2}]})
+    assert order == Order(id=1, items=[OrderItem(quantity=2)])
+    assert order.note is None
+    assert order.items is not None
+    assert order.items[0].product_id is None
+    assert repr(order).startswith("Order(id=1, ")
 
 
 def test_an_envelope_the_fast_path_refuses_is_read_by_the_converter() -> None:

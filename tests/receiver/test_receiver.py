@@ -163,6 +163,59 @@ async def test_handlers_run_in_registration_order_once_each_exact_or_group() -> 
     assert calls == ["first", "second"]
 
 
+async def test_a_method_registered_twice_runs_once() -> None:
+    receiver = receiver_with()
+    calls: list[str] = []
+
+    class Orders:
+        def handle(self, event: OrderEvent) -> None:
+            calls.append("method")
+
+    orders = Orders()
+    # Each `orders.handle` is a new bound-method object, equal to the others.
+    receiver.on("order.created")(orders.handle)
+    receiver.on("order.*")(orders.handle)
+    receiver.on("order.*")(Orders().handle)  # another instance: another handler
+
+    await receiver.handle(*make_delivery())
+    assert calls == ["method", "method"]
+
+
+async def test_a_plain_function_that_returns_a_coroutine_has_it_awaited() -> None:
+    # Such as an async handler under a decorator written as a plain function.
+    receiver = receiver_with()
+    calls: list[str] = []
+
+    async def on_order(event: OrderEvent) -> None:
+        calls.append(event.id)
+
+    def logged(event: OrderEvent) -> Any:
+        return on_order(event)
+
+    receiver.on("order.created")(logged)
+    body, headers = make_delivery()
+    result = await receiver.handle(body, headers)
+    assert result.outcome is Outcome.PROCESSED
+    assert calls == [headers["webhook-id"]]
+
+    async def failing(event: OrderEvent) -> None:
+        raise RuntimeError("from the coroutine")
+
+    other = receiver_with()
+    other.on("order.created")(lambda event: failing(event))
+    assert (await other.handle(*make_delivery())).outcome is Outcome.FAILED
+
+
+async def test_a_bare_group_name_is_not_in_the_group() -> None:
+    receiver = receiver_with()
+    calls: list[str] = []
+    receiver.on("order.*")(lambda event: calls.append("order.*"))
+    result = await receiver.handle(*make_delivery("order", {"id": 1}))
+    assert result.outcome is Outcome.IGNORED
+    assert isinstance(result.event, UnknownEvent)
+    assert calls == []
+
+
 async def test_sync_handlers_run_in_a_worker_thread_and_async_ones_on_the_loop() -> None:
     receiver = receiver_with()
     threads: dict[str, int] = {}
@@ -459,6 +512,15 @@ async def test_replay_names_an_item_that_is_not_a_delivery() -> None:
         await receiver.replay(["text"])
     with pytest.raises(TypeError, match="deliveries must be an iterable"):
         await receiver.replay(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("deliveries", [payload("one"), "text", b"bytes", 42])
+def test_replay_sync_refuses_what_is_not_an_iterable_of_deliveries(deliveries: Any) -> None:
+    # One delivery's dict instead of a list of them is a TypeError, as replay() says.
+    receiver = receiver_with()
+    with pytest.raises(TypeError, match="deliveries must be an iterable"):
+        receiver.replay_sync(deliveries)
+    receiver.close()
 
 
 async def test_replay_with_the_store_down_raises_store_unavailable() -> None:

@@ -63,6 +63,22 @@ async def test_an_expired_claim_is_taken_over_and_the_old_worker_cannot_undo_it(
     assert (await store.claim("evt_lease", lease=30)).state is ClaimState.DONE
 
 
+async def test_a_worker_whose_lease_ran_out_still_completes_when_no_one_took_over(
+    store: EventStore,
+) -> None:
+    # A handler slower than the lease, and no redelivery meanwhile: its success counts, so the
+    # next delivery is a duplicate with every store (Redis forgets the expired claim's key).
+    slow = await store.claim("evt_slow", lease=0.2)
+    assert slow.token is not None
+    await asyncio.sleep(0.35)
+    assert await store.complete("evt_slow", slow.token, retention=60) is True
+    assert (await store.claim("evt_slow", lease=30)).state is ClaimState.DONE
+    # Nor can a late complete overwrite a done mark, or a late release drop it.
+    assert await store.complete("evt_slow", "someone-else", retention=60) is False
+    assert await store.release("evt_slow", slow.token) is False
+    assert (await store.claim("evt_slow", lease=30)).state is ClaimState.DONE
+
+
 async def test_a_done_mark_is_forgotten_after_the_retention(store: EventStore) -> None:
     claim = await store.claim("evt_ret", lease=30)
     assert claim.token is not None
@@ -70,6 +86,27 @@ async def test_a_done_mark_is_forgotten_after_the_retention(store: EventStore) -
     assert (await store.claim("evt_ret", lease=30)).state is ClaimState.DONE
     await asyncio.sleep(0.35)
     assert (await store.claim("evt_ret", lease=30)).state is ClaimState.CLAIMED
+
+
+async def test_the_memory_store_forgets_what_expired_and_only_that() -> None:
+    store = MemoryStore()
+    done = await store.claim("evt_done", lease=30)
+    assert done.token is not None
+    assert await store.complete("evt_done", done.token, retention=0.2)
+    short = await store.claim("evt_short", lease=0.2)  # expires, then claimed again for long
+    released = await store.claim("evt_released", lease=0.2)
+    assert released.token is not None
+    assert await store.release("evt_released", released.token)
+    live = await store.claim("evt_live", lease=30)
+    assert short.token is not None
+    assert live.token is not None
+    await asyncio.sleep(0.35)
+    again = await store.claim("evt_short", lease=30)
+    assert again.state is ClaimState.CLAIMED
+    await store.claim("evt_other", lease=30)  # any claim sweeps what expired
+    assert sorted(store._entries) == ["evt_live", "evt_other", "evt_short"]
+    assert (await store.claim("evt_short", lease=30)).state is ClaimState.BUSY
+    assert (await store.claim("evt_done", lease=30)).state is ClaimState.CLAIMED
 
 
 async def test_fifty_concurrent_claims_give_one_claim(store: EventStore) -> None:

@@ -4,9 +4,13 @@ The listener only reads the delivery history (the public `list_deliveries` opera
 works against the real API as well as the sandbox. Every `interval` seconds it reads the newest
 deliveries, newest first, back to a horizon a little before the newest one it saw last time
 (an attempt is recorded when it ends, so a slow one can appear after a quicker, later one).
-Each event (the payload's `id`) it has not forwarded yet, and that was created after the
-listener started, is POSTed to the URL once, whichever of its attempts shows it: the payload
-as JSON, signed the Standard Webhooks way with a local secret, `webhook-id` being the event id.
+At the start it notes the events the recent history already holds: those came before it.
+Every other event (the payload's `id`) is POSTed to the URL once, whichever of its attempts
+shows it: the payload as JSON, signed the Standard Webhooks way with a local secret,
+`webhook-id` being the event id. The API's clock is trusted no further than that: an event is
+new by its id, not by comparing its time with this machine's (which may run ahead of the
+server's, or the server may stamp whole seconds); only events whose time is more than the
+lookback before the start (a late retry of an old event) are left out by their time.
 So the local server verifies it exactly as it would verify a real delivery.
 
 `EventForwarder` is the core (no terminal, no sleeping): `poll()` forwards what is new and
@@ -43,6 +47,7 @@ from .._version import __version__
 from ..errors import (
     APIConnectionError,
     InternalServerError,
+    PancakeError,
     RateLimitError,
     WebhookVerificationError,
 )
@@ -115,7 +120,7 @@ class EventForwarder:
         self._webhooks = webhooks
         self.forward_to = check.http_url(forward_to, "forward_to")
         try:
-            WebhookVerifier([secret])  # a secret receivers could not verify with is refused now
+            WebhookVerifier(secret)  # a secret receivers could not verify with is refused now
         except (TypeError, ValueError, WebhookVerificationError) as error:
             raise ValueError(f"secret is not a usable webhook secret: {error}") from None
         self._secret = secret
@@ -132,15 +137,44 @@ class EventForwarder:
         return f"EventForwarder(forward_to={self.forward_to!r}, webhook_id={self.webhook_id!r})"
 
     def start(self) -> None:
-        """From now on: events created before this moment are never forwarded."""
+        """From now on: the events the recent history holds now are never forwarded."""
         self.started_at = self._clock()
         self._horizon = self.started_at - self._lookback
+        newest: datetime.datetime | None = None
+        for delivery in self._recent(self._horizon):
+            newest = newest or delivery.created_at
+            self._remember(event_id_of(delivery))
+        if newest is not None:
+            self._horizon = max(self._horizon, newest - self._lookback)
+
+    def nothing_to_forward(self) -> str | None:
+        """Why no event can reach the listener (no active webhook gets what it listens to).
+
+        The history only holds what was delivered to the shop's webhooks, so with none active
+        and subscribed to the events listened to, nothing ever arrives. ``None`` when one is.
+        """
+        hooks = self._webhooks.list().data
+        if self.webhook_id is not None:
+            hooks = [hook for hook in hooks if hook.id == self.webhook_id]
+            if not hooks:
+                return f"there is no webhook {self.webhook_id}"
+        active = [hook for hook in hooks if hook.is_active]
+        if not active:
+            whose = f"webhook {self.webhook_id}" if self.webhook_id else "no webhook of the shop"
+            return f"{whose} is {'disabled' if self.webhook_id else 'active'}"
+        if self.events and not any(
+            self.events.intersection(str(name) for name in hook.events) for hook in active
+        ):
+            whose = f"webhook {self.webhook_id}" if self.webhook_id else "no active webhook"
+            verb = "is not" if self.webhook_id else "is"
+            return f"{whose} {verb} subscribed to {', '.join(sorted(self.events))}"
+        return None
 
     def poll(self) -> list[Forwarded]:
         """Forward the events that are new since the last poll, oldest first."""
         if self.started_at is None or self._horizon is None:
             raise RuntimeError("call start() before poll()")
-        started_at = self.started_at
+        oldest = self.started_at - self._lookback
         fresh: dict[str, WebhookDelivery] = {}
         newest: datetime.datetime | None = None
         for delivery in self._recent(self._horizon):
@@ -148,8 +182,8 @@ class EventForwarder:
             event_id = event_id_of(delivery)
             if event_id in self._forwarded or (self.events and delivery.event not in self.events):
                 continue
-            if event_created_at(delivery) < started_at:
-                continue  # an event from before the listener started (perhaps a retry of it)
+            if event_created_at(delivery) < oldest:
+                continue  # a late retry of an event from long before the listener started
             fresh[event_id] = delivery  # newest first: an earlier attempt replaces it
         if newest is not None:
             self._horizon = max(self._horizon, newest - self._lookback)
@@ -311,6 +345,20 @@ def _option_names(message: str) -> str:
     return message
 
 
+def _warn_when_nothing_can_arrive(output: Output, forwarder: EventForwarder) -> None:
+    try:
+        reason = forwarder.nothing_to_forward()
+    except PancakeError:  # only advice: the polling says what is wrong with the API
+        return
+    if reason is not None:
+        events = " ".join(f"--event {name}" for name in sorted(forwarder.events))
+        output.note(
+            f"warning: {reason}, so no event will arrive: listen forwards what the shop's "
+            "webhooks are sent. Create or enable one (any URL will do): pancake-pos webhooks "
+            f"create --url http://127.0.0.1:9/ {events or '--event order.created'}"
+        )
+
+
 def _run(output: Output, forwarder: EventForwarder, secret: str, interval: float) -> None:
     stop = threading.Event()
     count = 0
@@ -326,6 +374,7 @@ def _run(output: Output, forwarder: EventForwarder, secret: str, interval: float
             output.json_lines([{"secret": secret}])
         else:
             output.print(Text(f"Signing secret: {secret}"))
+        _warn_when_nothing_can_arrive(output, forwarder)
         while not stop.is_set():
             try:
                 for forwarded in forwarder.poll():

@@ -8,7 +8,7 @@ the endpoint is asked first because a sandbox can run on any host, not only on l
 
 Example:
 
-    $ pancake-pos trigger order.created --data '{"order_id": "A-1001"}'
+    $ pancake-pos trigger order.created --data '{"id": 1001, "status_name": "new"}'
     Emitted order.created msg_2ZbX9kQ1... to 1 webhook: wh_7Hq3mN0p
 """
 

@@ -188,9 +188,10 @@ class WebhookReceiver:
     def on(self, *events: str) -> Callable[[H], H]:
         """Register the decorated function for events: exact names or ``group.*``.
 
-        Handlers run one after another in the order they were registered; a function registered
-        for two names that both match runs once. ``async def`` handlers run on the event loop,
-        plain functions in a worker thread.
+        Handlers run one after another in the order they were registered; a function (or the
+        same object's method) registered for two names that both match runs once. ``async def``
+        handlers run on the event loop, plain functions in a worker thread (an awaitable a plain
+        function returns is awaited on the loop).
 
         Example::
 
@@ -237,11 +238,14 @@ class WebhookReceiver:
     def _handlers_for(self, name: str) -> tuple[tuple[Handler, bool], ...]:
         found = self._dispatch.get(name)
         if found is None:
-            group = name.partition(".")[0] + ".*"
+            prefix, dot, _ = name.partition(".")
+            group = prefix + ".*" if dot else None  # "order" alone is not an "order.*" name
             selected: list[tuple[Handler, bool]] = []
             for patterns, handler, is_async in self._registrations:
+                # Equality, not identity: each `obj.method` is a new bound method, equal to
+                # the others of the same object.
                 if (name in patterns or group in patterns) and all(
-                    handler is not chosen for chosen, _ in selected
+                    handler != chosen for chosen, _ in selected
                 ):
                     selected.append((handler, is_async))
             found = tuple(selected)
@@ -315,7 +319,9 @@ class WebhookReceiver:
                 if is_async:
                     await handler(event)
                 else:
-                    await anyio.to_thread.run_sync(handler, event)
+                    returned = await anyio.to_thread.run_sync(handler, event)
+                    if inspect.isawaitable(returned):  # an async handler under a plain wrapper
+                        await returned
         except Exception:
             logger.exception(
                 "handler %s failed for event %s (%s); released for a retry",
@@ -385,7 +391,7 @@ class WebhookReceiver:
             async for item in deliveries:
                 await self._replay_one(item, index, seen, report)
                 index += 1
-        elif isinstance(deliveries, Iterable) and not isinstance(deliveries, str | bytes | dict):
+        elif isinstance(deliveries, Iterable) and not isinstance(deliveries, str | bytes | Mapping):
             for item in deliveries:
                 await self._replay_one(item, index, seen, report)
                 index += 1
@@ -408,6 +414,11 @@ class WebhookReceiver:
         """
         if isinstance(deliveries, AsyncIterable):
             raise TypeError("replay_sync takes a plain iterable; await replay() for async ones")
+        if not isinstance(deliveries, Iterable) or isinstance(deliveries, str | bytes | Mapping):
+            raise TypeError(
+                "deliveries must be an iterable of deliveries (a list, a generator, "
+                f"iter_deliveries(...)), got {type(deliveries).__name__}"
+            )
         # The items are read here, in the caller's thread (a sync client's walk must not run
         # on the receiver's loop), and handed over one at a time.
         report = ReplayReport()

@@ -3,7 +3,8 @@
 One key per event, ``{prefix}event:{event_id}``, holding ``claimed:<token>`` (with the lease as
 its time to live) or ``done`` (with the retention). A claim is ``SET key value NX PX lease``;
 completing and releasing are Lua scripts that check the token and change the key in one atomic
-step, so a worker whose lease ran out can never undo the work of the worker that took over.
+step, so a worker whose lease ran out can never undo the work of the worker that took over (it
+still completes when the key is gone: no one took the event over).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ _DONE = "done"
 _CLAIMED = "claimed:"
 
 # KEYS[1] the event's key; ARGV[1] the claim's value; ARGV[2] the retention in milliseconds.
+# A missing key is a claim whose lease ran out with no one taking the event over: done too.
 _COMPLETE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local value = redis.call('GET', KEYS[1])
+if value == ARGV[1] or value == false then
     redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
     return 1
 end
@@ -146,7 +149,7 @@ class RedisStore:
         return Claim(ClaimState.BUSY)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark ``event_id`` done if ``token`` holds its claim (one Lua script)."""
+        """Mark ``event_id`` done unless another claim or done mark is live (one Lua script)."""
         async with _unavailable_on_error():
             result = await self._redis().eval(
                 _COMPLETE, 1, self._key(event_id), _CLAIMED + token, _ms(retention)

@@ -7,7 +7,9 @@ the retention). Three operations, each atomic:
 - ``claim(event_id, lease)``: ``CLAIMED`` with a new token when the id is free (never seen, or
   its claim or done mark expired); ``DONE`` when it is done; ``BUSY`` when someone holds a live
   claim.
-- ``complete(event_id, token, retention)``: mark done, only if the claim is still ``token``'s.
+- ``complete(event_id, token, retention)``: mark done, unless another worker holds a live claim
+  or the event is already done. A worker whose lease ran out still completes when no one took
+  the event over meanwhile (its handlers did all return), the same with every store.
 - ``release(event_id, token)``: drop the claim, only if it is still ``token``'s, so the sender's
   retry can run the event again.
 
@@ -20,6 +22,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import enum
+import heapq
 import itertools
 import os
 import secrets
@@ -77,7 +80,11 @@ class EventStore(Protocol):
         ...
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark the event done for ``retention`` seconds if ``token`` still holds its claim."""
+        """Mark the event done for ``retention`` seconds unless another claim or done mark is live.
+
+        ``token``'s own claim is completed even after its lease ran out, when no one took the
+        event over; an expired claim of another token or an expired done mark counts as gone.
+        """
         ...
 
     async def release(self, event_id: str, token: str) -> bool:
@@ -105,7 +112,9 @@ class MemoryStore:
     """Remembers events in this process's memory: for one process (one worker).
 
     Several threads and event loops of the process may share it. Entries are dropped once their
-    lease or retention has passed.
+    lease or retention has passed: each claim drops the ones that expired, looking only at those
+    (a heap of expiry times), so a store holding a week of events costs no more per event than
+    an empty one.
 
     Example::
 
@@ -115,8 +124,9 @@ class MemoryStore:
     def __init__(self) -> None:
         # event id -> (token, or None when done; when the entry expires, time.monotonic())
         self._entries: dict[str, tuple[str | None, float]] = {}
+        # (expiry, event id) of every entry written; one whose entry changed since is skipped.
+        self._expiries: list[tuple[float, str]] = []
         self._lock = threading.Lock()
-        self._operations = 0
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._entries)} event(s)>)"
@@ -128,24 +138,26 @@ class MemoryStore:
         """Claim ``event_id`` for ``lease`` seconds."""
         now = time.monotonic()
         with self._lock:
-            self._operations += 1
-            if self._operations % _SWEEP_EVERY == 0:
+            expiries = self._expiries
+            if expiries and expiries[0][0] <= now:
                 self._sweep(now)
             entry = self._entries.get(event_id)
             if entry is not None and entry[1] > now:
                 return Claim(ClaimState.DONE if entry[0] is None else ClaimState.BUSY)
             token = new_token()
             self._entries[event_id] = (token, now + lease)
+            heapq.heappush(expiries, (now + lease, event_id))
             return Claim(ClaimState.CLAIMED, token)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark ``event_id`` done if ``token`` holds its claim."""
+        """Mark ``event_id`` done unless another worker's claim (or a done mark) is live."""
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(event_id)
-            if entry is None or entry[0] != token:
+            if entry is not None and entry[1] > now and entry[0] != token:
                 return False
             self._entries[event_id] = (None, now + retention)
+            heapq.heappush(self._expiries, (now + retention, event_id))
             return True
 
     async def release(self, event_id: str, token: str) -> bool:
@@ -158,9 +170,12 @@ class MemoryStore:
             return True
 
     def _sweep(self, now: float) -> None:
-        expired = [key for key, (_, expires) in self._entries.items() if expires <= now]
-        for key in expired:
-            del self._entries[key]
+        expiries, entries = self._expiries, self._entries
+        while expiries and expiries[0][0] <= now:
+            _, event_id = heapq.heappop(expiries)
+            entry = entries.get(event_id)
+            if entry is not None and entry[1] <= now:  # else: written again since, still live
+                del entries[event_id]
 
 
 _SCHEMA = """
@@ -235,7 +250,7 @@ class SQLiteStore:
         return await self._in_thread(self._claim, event_id, lease)
 
     async def complete(self, event_id: str, token: str, *, retention: float) -> bool:
-        """Mark ``event_id`` done if ``token`` holds its claim."""
+        """Mark ``event_id`` done unless another worker's claim (or a done mark) is live."""
         return await self._in_thread(self._complete, event_id, token, retention)
 
     async def release(self, event_id: str, token: str) -> bool:
@@ -330,10 +345,13 @@ class SQLiteStore:
 
     def _complete(self, event_id: str, token: str, retention: float) -> bool:
         def work(connection: sqlite3.Connection, now: float) -> bool:
+            # Inserted when gone, replaced when this token's claim or anything expired.
             cursor = connection.execute(
-                "UPDATE pancake_events SET token = NULL, expires_at = ? "
-                "WHERE event_id = ? AND token = ?",
-                (now + retention, event_id, token),
+                "INSERT INTO pancake_events (event_id, token, expires_at) VALUES (?, NULL, ?) "
+                "ON CONFLICT (event_id) DO UPDATE "
+                "SET token = NULL, expires_at = excluded.expires_at "
+                "WHERE pancake_events.token = ? OR pancake_events.expires_at <= ?",
+                (event_id, now + retention, token, now),
             )
             return cursor.rowcount == 1
 
