@@ -62,6 +62,8 @@ def test_trigger_refuses_bad_input(cli: Cli, tmp_path: Path) -> None:
         (["trigger", "created"], "EVENT"),
         (["trigger", "order.created", "--data", "[1]"], "must be a JSON object"),
         (["trigger", "order.created", "--data", "{"], "--data is not valid JSON"),
+        (["trigger", "order.created", "--data", '{"x": NaN}'], "--data is not valid JSON"),
+        (["trigger", "order.created", "--data", '{"x": -Infinity}'], "is not a JSON number"),
         (["trigger", "order.created", "--data", f"@{tmp_path}/none.json"], "cannot read"),
     ):
         result = cli(*args)

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import sys
 from typing import Annotated, Any
@@ -189,3 +190,22 @@ def confirm(question: str, *, yes: bool) -> None:
         raise CommandError(f"{question} Refusing without --yes when not interactive.")
     if not typer.confirm(question, default=False):
         raise typer.Abort()
+
+
+def json_object(text: str, where: str) -> dict[str, Any]:
+    """`text` read as a JSON object, or a `CommandError` naming `where` (`--data`, a file).
+
+    Python's `json` reads `NaN` and `Infinity`, which JSON has not: they are refused here, so
+    nothing the API would refuse (or a receiver could not read) is sent.
+    """
+    try:
+        value = json.loads(text, parse_constant=_not_a_json_number)
+    except ValueError as error:
+        raise CommandError(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise CommandError(f"{where} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _not_a_json_number(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")

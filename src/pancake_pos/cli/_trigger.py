@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from ..errors import NotFoundError
 from ..models import WebhookTestResult
 from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
+from ._options import json_object
 from ._output import plural, status
 
 __all__ = ["EmitAnswer", "emit_event", "parse_data", "trigger"]
@@ -55,13 +55,7 @@ def parse_data(value: str | None) -> dict[str, Any] | None:
             value = path.read_text(encoding="utf-8")
         except OSError as error:
             raise CommandError(f"cannot read {where}: {error.strerror or error}") from None
-    try:
-        data = json.loads(value)
-    except ValueError as error:
-        raise CommandError(f"{where} is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise CommandError(f"{where} must be a JSON object, not {type(data).__name__}")
-    return data
+    return json_object(value, where)
 
 
 def emit_event(state: CliState, event: str, data: dict[str, Any] | None) -> EmitAnswer | str:

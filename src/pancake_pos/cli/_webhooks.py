@@ -9,7 +9,6 @@ Example:
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from .._types import NOT_GIVEN, NotGiven
 from ..models import HourlyStat, Webhook, WebhookStats
 from ._context import cli_state
 from ._errors import CommandError, ExitCode
-from ._options import FromDay, ToDay, check_day_range, confirm, day, event_names
+from ._options import FromDay, ToDay, check_day_range, confirm, day, event_names, json_object
 from ._output import (
     Output,
     details,
@@ -295,11 +294,6 @@ def disable_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
     _set_active(ctx, webhook_id, False)
 
 
-def _not_json(constant: str) -> Any:
-    """Python's `json` reads `NaN` and `Infinity`; JSON has no such numbers."""
-    raise ValueError(f"{constant} is not a JSON number")
-
-
 def _payload(data: str | None, data_file: Path | None) -> dict[str, Any] | None:
     if data is not None and data_file is not None:
         raise CommandError("--data and --data-file cannot be used together")
@@ -310,13 +304,7 @@ def _payload(data: str | None, data_file: Path | None) -> dict[str, Any] | None:
             raise CommandError(f"cannot read --data-file: {error.strerror or error}") from None
     if data is None:
         return None
-    try:
-        payload = json.loads(data, parse_constant=_not_json)
-    except ValueError as error:
-        raise CommandError(f"the test data is not valid JSON: {error}") from None
-    if not isinstance(payload, dict):
-        raise CommandError("the test data must be a JSON object")
-    return payload
+    return json_object(data, "the test data")
 
 
 @webhooks_app.command("test")
