@@ -116,8 +116,8 @@ MISS_EXPLANATIONS: dict[str, str] = {
         "cheaper the async call, the higher the ratio: against a real network (tens of "
         "milliseconds a call) it is a few percent. Getting under 1.25x here would mean calls "
         "that do not cross threads, which a loop of its own (needed to work under a running "
-        "loop and from any thread) does not allow. See the module docstring of "
-        "`pancake_pos/_sync.py`."
+        "loop and from any thread) does not allow. See "
+        "docs/design.md (the sync facade)."
     ),
     "aiohttp_single": (
         "The aiohttp engine's single call was measured slower than a bare httpx call; httpx "
