@@ -123,3 +123,21 @@ def test_trigger_against_the_real_api_needs_a_webhook_id(cli: Cli) -> None:
     assert result.exit_code == 2, result.output
     assert "pass --webhook-id" in result.stderr
     assert (emit_calls, test_calls) == (1, 0)
+
+
+def test_trigger_against_the_real_api_prints_json(cli: Cli) -> None:
+    env: dict[str, str | None] = {"PANCAKE_BASE_URL": REAL_API, "PANCAKE_SHOP_ID": "shop_real"}
+    with respx.mock(base_url=SHOP_URL, using="httpx") as router:
+        _real_api(router)
+        result = cli("--json", "trigger", "order.created", "--webhook-id", "wh_real", env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "event_id": "msg_real1",
+        "event": "order.created",
+        "sent_by": "test",
+        "webhook_id": "wh_real",
+        "delivery_id": "dlv_test1",
+        "status": "success",
+        "status_code": 200,
+        "failure_reason": None,
+    }

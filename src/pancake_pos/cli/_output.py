@@ -249,12 +249,22 @@ def progress_bar(output: Output, unit: str) -> Progress:
     )
 
 
-def show_attempt(output: Output, result: WebhookTestResult | RetryWebhookResult, what: str) -> bool:
-    """Print the outcome of a test or a retry; return whether the receiver accepted it."""
+def show_attempt(
+    output: Output,
+    result: WebhookTestResult | RetryWebhookResult,
+    what: str,
+    *,
+    head: str | None = None,
+    as_json: object = None,
+) -> bool:
+    """Print the outcome of a test or a retry; return whether the receiver accepted it.
+
+    The line is `{head}: {status} (HTTP nnn): {failure reason}`, `head` being by default
+    `{what} {delivery id}`; with `--json`, `as_json` when given, else the result itself."""
     if output.json_mode:
-        output.json(result)
+        output.json(result if as_json is None else as_json)
     else:
-        line = Text(f"{what} {result.delivery_id}: ")
+        line = Text(f"{what} {result.delivery_id}: " if head is None else f"{head}: ")
         line.append_text(status(result.status))
         if result.response is not None:
             line.append(f" (HTTP {result.response.status_code})")
