@@ -97,6 +97,41 @@ def test_json_errors_go_to_stderr_as_json(cli: Cli) -> None:
     assert "sk_wrong_key" not in result.stderr
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "kind", "status_code"),
+    [
+        (["webhooks", "get", "wh_missing_9"], {}, "NotFoundError", 404),
+        (["webhooks", "list"], {"PANCAKE_BASE_URL": "closed"}, "APIConnectionError", None),
+        (["deliveries", "list", "--page-size", "0"], {}, "UsageError", None),
+    ],
+    ids=["api-status", "connection", "usage"],
+)
+def test_each_kind_of_json_error_has_the_same_four_fields(
+    cli: Cli, args: list[str], env: dict[str, str], kind: str, status_code: int | None
+) -> None:
+    if env.get("PANCAKE_BASE_URL") == "closed":
+        env = {"PANCAKE_BASE_URL": f"http://127.0.0.1:{_free_port()}/api/v1"}
+        args = ["--max-retries", "0", *args]
+    result = cli("--json", *args, env=env)
+    assert result.exit_code in (2, 3, 4), result.output
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert set(error) == {"type", "message", "status_code", "request_id"}
+    assert (error["type"], error["status_code"]) == (kind, status_code)
+    assert error["message"]
+    if status_code is None:
+        assert error["request_id"] is None
+    else:
+        assert error["request_id"].startswith("req_")
+
+
 def test_json_usage_errors_are_json_too(cli: Cli) -> None:
     result = cli("--json", "deliveries", "list", "--from", "2024-02-30")
     assert result.exit_code == 2
