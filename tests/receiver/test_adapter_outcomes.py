@@ -135,3 +135,26 @@ async def test_each_result_names_its_event() -> None:
     assert (down.outcome, down.event_id) == (Outcome.UNAVAILABLE, "msg_down")
     forged = await receiver.handle(b"{}", {"webhook-id": "msg_forged"})
     assert (forged.outcome, forged.event_id) == (Outcome.REJECTED, None)  # not authentic: unknown
+
+
+async def test_asgi_served_on_its_own_closes_the_store_at_shutdown() -> None:
+    closed: list[str] = []
+
+    class Store(MemoryStore):
+        async def aclose(self) -> None:
+            closed.append("closed")
+            await super().aclose()
+
+    app = WebhookReceiver(SECRET, store=Store()).asgi()
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert closed == ["closed"]
