@@ -141,3 +141,13 @@ def test_trigger_against_the_real_api_prints_json(cli: Cli) -> None:
         "status_code": 200,
         "failure_reason": None,
     }
+
+
+def test_the_trigger_line_is_one_line_at_80_columns(cli: Cli, webhook: Webhook) -> None:
+    # Piped to a file or another program, a result line must stay whole to be read back.
+    result = cli("trigger", "order.created", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Emitted")]
+    assert len(line) > 80
+    assert line.split()[2].startswith("msg_")
+    assert webhook.id in line.split(": ", 1)[1].split(", ")

@@ -89,10 +89,13 @@ class Output:
         self.stderr = Console(stderr=True, highlight=False)
 
     def print(self, renderable: RenderableType) -> None:
-        """Print a table or a message for people."""
+        """Print a table or a message for people.
+
+        A message is one line however long (a terminal wraps it on screen; piped to a file or
+        another program, it stays whole to be read back); a table is fitted to the width."""
         if isinstance(renderable, Table) and renderable.box is not None:
             _fit(renderable, self.console.width)
-        self.console.print(renderable)
+        self.console.print(renderable, soft_wrap=isinstance(renderable, str | Text))
 
     def note(self, message: str | Text) -> None:
         """A remark on stderr (a summary, a hint), not part of the result."""
