@@ -3,6 +3,7 @@ cannot write, stdout exports, and the key masked as a value."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import socket
@@ -165,6 +166,25 @@ def test_export_to_stdout(cli: Cli, webhook: Webhook, make_deliveries: MakeDeliv
     assert [line["id"] for line in lines] == [d.id for d in reversed(made)]
     assert "Exported 3 deliveries (1 page) to stdout." in result.stderr
     assert not Path("-").exists()
+
+
+def test_with_json_a_stderr_that_is_no_terminal_gets_no_progress_bar(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, tmp_path: Path
+) -> None:
+    # A program reading --json output finds on stderr only what it can parse: an error document.
+    make_deliveries(webhook, 2, fail=True)
+    target = tmp_path / "out.jsonl"
+    exported = cli("--json", "deliveries", "export", "-o", str(target), "--webhook-id", webhook.id)
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["deliveries"] == 2
+    assert exported.stderr == ""
+    since = datetime.datetime.now(datetime.UTC).date().isoformat()
+    dry = cli(
+        "--json", "deliveries", "recover", "--webhook-id", webhook.id, "--since", since, "--dry-run"
+    )
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["retried"] == 2
+    assert dry.stderr == ""
 
 
 def test_the_key_is_masked_as_a_value_not_inside_words() -> None:

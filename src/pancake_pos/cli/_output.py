@@ -238,6 +238,8 @@ def progress_bar(output: Output, unit: str) -> Progress:
 
     Each task has a `detail` field shown after the counts. Result lines printed to stdout while
     it runs go above the bar when stdout is the same terminal, and straight to stdout otherwise.
+    With `--json` and a stderr that is not a terminal there is no bar: a program reading the
+    output finds on stderr only what it can parse.
     """
     return Progress(
         TextColumn("{task.description}"),
@@ -249,6 +251,7 @@ def progress_bar(output: Output, unit: str) -> Progress:
         console=output.stderr,
         redirect_stdout=sys.stdout.isatty(),
         redirect_stderr=False,
+        disable=output.json_mode and not output.stderr.is_terminal,
     )
 
 
