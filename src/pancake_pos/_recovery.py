@@ -72,9 +72,12 @@ class RecoverResult:
         retried: events retried now (with `dry_run`: the events that would be retried).
         recovered: of those, the ones whose retry succeeded (0 with `dry_run`).
         still_failing: events with no successful attempt after the run (`retried - recovered`).
-        event_ids_still_failing: their ids, oldest event first.
-        errors: event id -> why its retry could not be sent (the API refused it, or the
-            connection failed); those events count as retried and still failing.
+        event_ids_still_failing: their ids, oldest event first. A run across webhooks (the
+            command line's `deliveries retry --failed` without `--webhook-id`) keeps each
+            webhook's copy of an event apart and names it `webhook_id/event_id`.
+        errors: for each retry that could not be sent (the API refused it, or the connection
+            failed), why, under the same name as in `event_ids_still_failing`; those events
+            count as retried and still failing.
         dry_run: whether nothing was retried.
     """
 
@@ -180,6 +183,16 @@ def _key(delivery: WebhookDelivery) -> tuple[str, str]:
     return delivery.webhook_id, event_id_of(delivery)
 
 
+def _event_name(key: tuple[str, str]) -> str:
+    """An event of the one webhook recovered: its id."""
+    return key[1]
+
+
+def _qualified_name(key: tuple[str, str]) -> str:
+    """Across webhooks, the same event sent to two of them is two things to deliver."""
+    return f"{key[0]}/{key[1]}"
+
+
 async def _pending_keys(webhooks: AsyncWebhooks, webhook_id: str | None) -> set[tuple[str, str]]:
     pending = await webhooks.get_pending_deliveries()
     return {
@@ -213,7 +226,8 @@ async def recover_events(
     things to deliver).
 
     `concurrency` retries run at once (1: one after another, oldest event first).
-    `failures`, when given, receives the exception of each retry that could not be sent.
+    `failures`, when given, receives the exception of each retry that could not be sent, under
+    its name in the result.
     """
     if webhook_id is not None:
         check.identifier(webhook_id, "webhook_id")
@@ -241,11 +255,14 @@ async def recover_events(
             to_retry.append((key, state))
     to_retry.sort(key=lambda item: (item[1].created_at, item[1].event_id))
 
+    name = _event_name if webhook_id is not None else _qualified_name
     recovered: set[tuple[str, str]] = set()
-    raised: dict[str, APIError] = {} if failures is None else failures
+    raised: dict[tuple[str, str], APIError] = {}
     if not dry_run and to_retry:
         await _retry_all(webhooks, to_retry, concurrency, recovered, raised, report)
-    still_failing = [state.event_id for key, state in to_retry if key not in recovered]
+    still_failing = [name(key) for key, _ in to_retry if key not in recovered]
+    if failures is not None:
+        failures.update((name(key), error) for key, error in raised.items())
     return RecoverResult(
         events_seen=len(events),
         already_delivered=already_delivered,
@@ -254,7 +271,7 @@ async def recover_events(
         recovered=len(recovered),
         still_failing=len(still_failing),
         event_ids_still_failing=still_failing,
-        errors={event_id: str(error) for event_id, error in raised.items()},
+        errors={name(key): str(raised[key]) for key, _ in to_retry if key in raised},
         dry_run=dry_run,
     )
 
@@ -302,7 +319,7 @@ async def _retry_all(
     to_retry: list[tuple[tuple[str, str], _Event]],
     concurrency: int,
     recovered: set[tuple[str, str]],
-    errors: dict[str, APIError],
+    errors: dict[tuple[str, str], APIError],
     report: ProgressCallback,
 ) -> None:
     total = len(to_retry)
@@ -317,7 +334,7 @@ async def _retry_all(
             try:
                 result = await webhooks.retry_delivery(state.latest_failed_id)
             except APIError as error:
-                errors[state.event_id] = error
+                errors[key] = error
             else:
                 if result.status == _SUCCESS:
                     recovered.add(key)

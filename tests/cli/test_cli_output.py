@@ -3,6 +3,7 @@ cannot write, stdout exports, and the key masked as a value."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import socket
@@ -97,6 +98,41 @@ def test_json_errors_go_to_stderr_as_json(cli: Cli) -> None:
     assert "sk_wrong_key" not in result.stderr
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "kind", "status_code"),
+    [
+        (["webhooks", "get", "wh_missing_9"], {}, "NotFoundError", 404),
+        (["webhooks", "list"], {"PANCAKE_BASE_URL": "closed"}, "APIConnectionError", None),
+        (["deliveries", "list", "--page-size", "0"], {}, "UsageError", None),
+    ],
+    ids=["api-status", "connection", "usage"],
+)
+def test_each_kind_of_json_error_has_the_same_four_fields(
+    cli: Cli, args: list[str], env: dict[str, str], kind: str, status_code: int | None
+) -> None:
+    if env.get("PANCAKE_BASE_URL") == "closed":
+        env = {"PANCAKE_BASE_URL": f"http://127.0.0.1:{_free_port()}/api/v1"}
+        args = ["--max-retries", "0", *args]
+    result = cli("--json", *args, env=env)
+    assert result.exit_code in (2, 3, 4), result.output
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert set(error) == {"type", "message", "status_code", "request_id"}
+    assert (error["type"], error["status_code"]) == (kind, status_code)
+    assert error["message"]
+    if status_code is None:
+        assert error["request_id"] is None
+    else:
+        assert error["request_id"].startswith("req_")
+
+
 def test_json_usage_errors_are_json_too(cli: Cli) -> None:
     result = cli("--json", "deliveries", "list", "--from", "2024-02-30")
     assert result.exit_code == 2
@@ -130,6 +166,25 @@ def test_export_to_stdout(cli: Cli, webhook: Webhook, make_deliveries: MakeDeliv
     assert [line["id"] for line in lines] == [d.id for d in reversed(made)]
     assert "Exported 3 deliveries (1 page) to stdout." in result.stderr
     assert not Path("-").exists()
+
+
+def test_with_json_a_stderr_that_is_no_terminal_gets_no_progress_bar(
+    cli: Cli, webhook: Webhook, make_deliveries: MakeDeliveries, tmp_path: Path
+) -> None:
+    # A program reading --json output finds on stderr only what it can parse: an error document.
+    make_deliveries(webhook, 2, fail=True)
+    target = tmp_path / "out.jsonl"
+    exported = cli("--json", "deliveries", "export", "-o", str(target), "--webhook-id", webhook.id)
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["deliveries"] == 2
+    assert exported.stderr == ""
+    since = datetime.datetime.now(datetime.UTC).date().isoformat()
+    dry = cli(
+        "--json", "deliveries", "recover", "--webhook-id", webhook.id, "--since", since, "--dry-run"
+    )
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["retried"] == 2
+    assert dry.stderr == ""
 
 
 def test_the_key_is_masked_as_a_value_not_inside_words() -> None:

@@ -123,3 +123,31 @@ def test_trigger_against_the_real_api_needs_a_webhook_id(cli: Cli) -> None:
     assert result.exit_code == 2, result.output
     assert "pass --webhook-id" in result.stderr
     assert (emit_calls, test_calls) == (1, 0)
+
+
+def test_trigger_against_the_real_api_prints_json(cli: Cli) -> None:
+    env: dict[str, str | None] = {"PANCAKE_BASE_URL": REAL_API, "PANCAKE_SHOP_ID": "shop_real"}
+    with respx.mock(base_url=SHOP_URL, using="httpx") as router:
+        _real_api(router)
+        result = cli("--json", "trigger", "order.created", "--webhook-id", "wh_real", env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "event_id": "msg_real1",
+        "event": "order.created",
+        "sent_by": "test",
+        "webhook_id": "wh_real",
+        "delivery_id": "dlv_test1",
+        "status": "success",
+        "status_code": 200,
+        "failure_reason": None,
+    }
+
+
+def test_the_trigger_line_is_one_line_at_80_columns(cli: Cli, webhook: Webhook) -> None:
+    # Piped to a file or another program, a result line must stay whole to be read back.
+    result = cli("trigger", "order.created", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Emitted")]
+    assert len(line) > 80
+    assert line.split()[2].startswith("msg_")
+    assert webhook.id in line.split(": ", 1)[1].split(", ")

@@ -387,6 +387,18 @@ async def test_every_request_carries_the_sdk_headers(
     assert headers["user-agent"].startswith("pancake-pos/")
 
 
+async def test_the_key_travels_as_the_api_key_parameter_and_nowhere_else(
+    client: AsyncPancakeClient, api: respx.MockRouter, api_key: str, payloads: Payloads
+) -> None:
+    route = api.post("/webhooks").respond(201, json=payloads.webhook())
+    await client.webhooks.create(url="https://shop.example/hook", events=["order.created"])
+    request = route.calls.last.request
+    assert request.url.params.get_list("api_key") == [api_key]
+    assert api_key not in request.url.path
+    assert all(api_key not in value for value in request.headers.values())
+    assert api_key.encode() not in request.content
+
+
 @pytest.mark.parametrize(("given", "encoded"), [(".", "%2E"), ("..", "%2E%2E")])
 async def test_a_dot_segment_id_stays_inside_its_path(
     client: AsyncPancakeClient, given: str, encoded: str

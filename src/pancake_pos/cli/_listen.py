@@ -19,7 +19,7 @@ returns what happened; `listen` is the command around it.
 Example:
 
     $ pancake-pos listen --forward-to http://127.0.0.1:8000/webhooks
-    Ready. Forwarding new events to http://127.0.0.1:8000/webhooks every 1s.
+    Ready. Forwarding new events (all events) to http://127.0.0.1:8000/webhooks every 1s. ...
     Signing secret: whsec_...
     2024-04-29 10:15:01Z  order.created  msg_2ZbX9kQ1...  200  12 ms
 """

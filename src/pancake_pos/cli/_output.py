@@ -89,10 +89,13 @@ class Output:
         self.stderr = Console(stderr=True, highlight=False)
 
     def print(self, renderable: RenderableType) -> None:
-        """Print a table or a message for people."""
+        """Print a table or a message for people.
+
+        A message is one line however long (a terminal wraps it on screen; piped to a file or
+        another program, it stays whole to be read back); a table is fitted to the width."""
         if isinstance(renderable, Table) and renderable.box is not None:
             _fit(renderable, self.console.width)
-        self.console.print(renderable)
+        self.console.print(renderable, soft_wrap=isinstance(renderable, str | Text))
 
     def note(self, message: str | Text) -> None:
         """A remark on stderr (a summary, a hint), not part of the result."""
@@ -235,6 +238,8 @@ def progress_bar(output: Output, unit: str) -> Progress:
 
     Each task has a `detail` field shown after the counts. Result lines printed to stdout while
     it runs go above the bar when stdout is the same terminal, and straight to stdout otherwise.
+    With `--json` and a stderr that is not a terminal there is no bar: a program reading the
+    output finds on stderr only what it can parse.
     """
     return Progress(
         TextColumn("{task.description}"),
@@ -246,15 +251,26 @@ def progress_bar(output: Output, unit: str) -> Progress:
         console=output.stderr,
         redirect_stdout=sys.stdout.isatty(),
         redirect_stderr=False,
+        disable=output.json_mode and not output.stderr.is_terminal,
     )
 
 
-def show_attempt(output: Output, result: WebhookTestResult | RetryWebhookResult, what: str) -> bool:
-    """Print the outcome of a test or a retry; return whether the receiver accepted it."""
+def show_attempt(
+    output: Output,
+    result: WebhookTestResult | RetryWebhookResult,
+    what: str,
+    *,
+    head: str | None = None,
+    as_json: object = None,
+) -> bool:
+    """Print the outcome of a test or a retry; return whether the receiver accepted it.
+
+    The line is `{head}: {status} (HTTP nnn): {failure reason}`, `head` being by default
+    `{what} {delivery id}`; with `--json`, `as_json` when given, else the result itself."""
     if output.json_mode:
-        output.json(result)
+        output.json(result if as_json is None else as_json)
     else:
-        line = Text(f"{what} {result.delivery_id}: ")
+        line = Text(f"{what} {result.delivery_id}: " if head is None else f"{head}: ")
         line.append_text(status(result.status))
         if result.response is not None:
             line.append(f" (HTTP {result.response.status_code})")

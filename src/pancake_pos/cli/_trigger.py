@@ -27,7 +27,7 @@ from ..models import WebhookTestResult
 from ._context import CliState, cli_state
 from ._errors import CommandError, ExitCode
 from ._options import json_object
-from ._output import plural, status
+from ._output import plural, show_attempt
 
 __all__ = ["EmitAnswer", "emit_event", "parse_data", "trigger"]
 
@@ -151,27 +151,20 @@ def _show_emitted(state: CliState, event: str, emitted: EmitAnswer, webhook_id: 
 def _show_tested(
     state: CliState, event: str, event_id: str, webhook_id: str, result: WebhookTestResult
 ) -> bool:
-    output = state.output
-    if output.json_mode:
-        output.json(
-            {
-                "event_id": event_id,
-                "event": event,
-                "sent_by": "test",
-                "webhook_id": webhook_id,
-                "delivery_id": result.delivery_id,
-                "status": str(result.status),
-                "status_code": None if result.response is None else result.response.status_code,
-                "failure_reason": result.failure_reason,
-            }
-        )
-    else:
-        line = Text(f"Sent {event} {event_id} to webhook {webhook_id} (test delivery ")
-        line.append(f"{result.delivery_id}): ")
-        line.append_text(status(result.status))
-        if result.response is not None:
-            line.append(f" (HTTP {result.response.status_code})")
-        if result.failure_reason:
-            line.append(f": {result.failure_reason}")
-        output.print(line)
-    return result.status == "success"
+    return show_attempt(
+        state.output,
+        result,
+        "Sent",
+        head=f"Sent {event} {event_id} to webhook {webhook_id} "
+        f"(test delivery {result.delivery_id})",
+        as_json={
+            "event_id": event_id,
+            "event": event,
+            "sent_by": "test",
+            "webhook_id": webhook_id,
+            "delivery_id": result.delivery_id,
+            "status": str(result.status),
+            "status_code": None if result.response is None else result.response.status_code,
+            "failure_reason": result.failure_reason,
+        },
+    )
