@@ -1,0 +1,45 @@
+"""Shared by every test folder: one TLS context for all the HTTP clients the tests make.
+
+httpx builds a fresh `ssl.SSLContext` for every client it makes, reading the whole CA bundle
+(15-20 ms each), and the tests make hundreds of clients: every SDK client, every sandbox's
+delivery client, every plain `httpx` client of a test. None of them ever speaks TLS (everything
+runs over plain HTTP on loopback). `shared_tls_context` builds the default context once per
+setting and gives the same one to every client of the session; nothing a test looks at changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import httpx._transports.default as httpx_transports
+import pytest
+
+_build_ssl_context = httpx_transports.create_ssl_context
+
+
+@functools.cache
+def _default_context(
+    trust_env: bool, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    return _build_ssl_context(verify=True, cert=None, trust_env=trust_env)
+
+
+def _shared_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+    """httpx's `create_ssl_context`, built once for the default settings (what every client here
+    uses); any other setting is built afresh as httpx does."""
+    if verify is True and cert is None:
+        return _default_context(
+            trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+        )
+    return _build_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_tls_context() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", _shared_ssl_context)
+        yield
