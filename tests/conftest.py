@@ -1,10 +1,16 @@
-"""Shared by every test folder: one TLS context for all the HTTP clients the tests make.
+"""Shared by every test folder: what the tests would otherwise build again and again.
 
-httpx builds a fresh `ssl.SSLContext` for every client it makes, reading the whole CA bundle
-(15-20 ms each), and the tests make hundreds of clients: every SDK client, every sandbox's
-delivery client, every plain `httpx` client of a test. None of them ever speaks TLS (everything
-runs over plain HTTP on loopback). `shared_tls_context` builds the default context once per
-setting and gives the same one to every client of the session; nothing a test looks at changes.
+- `shared_tls_context`: one TLS context for all the HTTP clients the tests make. httpx builds a
+  fresh `ssl.SSLContext` for every client, reading the whole CA bundle (15-20 ms each), and the
+  tests make hundreds of clients: every SDK client, every sandbox's delivery client, every plain
+  `httpx` client of a test. None of them ever speaks TLS (everything runs over plain HTTP on
+  loopback). The default context is built once per setting and given to every client.
+- `shared_cli_command`: typer's `CliRunner.invoke(app, ...)` turns the `Typer` app into a click
+  command on every call (~30 ms for `pancake-pos`, invoked hundreds of times); it is built once
+  per app instead. Click makes a fresh context for every invocation, so each run still parses
+  its arguments and environment afresh.
+
+Nothing a test looks at changes.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from typing import Any
 
 import httpx._transports.default as httpx_transports
 import pytest
+import typer.testing
 
 _build_ssl_context = httpx_transports.create_ssl_context
+_build_cli_command = typer.testing._get_command
 
 
 @functools.cache
@@ -42,4 +50,11 @@ def _shared_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = 
 def shared_tls_context() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(httpx_transports, "create_ssl_context", _shared_ssl_context)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_cli_command() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(_build_cli_command))
         yield
