@@ -11,12 +11,18 @@
   its arguments and environment afresh.
 
 Nothing a test looks at changes.
+
+- `ctrl_c_raises`: the tests that press Ctrl-C (SIGINT) expect Python's own handler, which
+  raises `KeyboardInterrupt`. A process started in the background by a non-interactive shell
+  (`pytest &`, some CI runners) inherits SIGINT as ignored, and Python then installs no handler:
+  those tests would fail or hang. The fixture puts Python's handler back in that case only.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -58,3 +64,15 @@ def shared_cli_command() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(typer.testing, "_get_command", functools.cache(_build_cli_command))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_raises() -> Iterator[None]:
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
