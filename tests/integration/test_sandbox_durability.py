@@ -192,6 +192,7 @@ def test_a_restarted_sandbox_delivers_every_accepted_event(
         again.close()
 
 
+@pytest.mark.slow  # starts the sandbox command as a process, twice
 def test_log_lines_name_calls_and_attempts_without_the_key_and_quiet_turns_them_off(
     tmp_path: Path, receiver: GatedReceiver
 ) -> None:

@@ -15,6 +15,7 @@ def webhooks_path(sandbox: SandboxServer) -> str:
     return f"/api/v1/shops/{sandbox.shop_id}/webhooks"
 
 
+@pytest.mark.slow  # waits out a Retry-After of 1 s
 async def test_429_with_retry_after_is_waited_out(
     sandbox: SandboxServer, client: AsyncPancakeClient
 ) -> None:
@@ -33,6 +34,7 @@ async def test_503_on_a_post_is_retried_and_creates_one_webhook(
     assert [hook.id for hook in (await client.webhooks.list()).data] == [created.id]
 
 
+@pytest.mark.slow  # real retry back-off
 async def test_500_then_success_on_a_get(
     sandbox: SandboxServer, client: AsyncPancakeClient
 ) -> None:

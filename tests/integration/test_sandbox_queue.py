@@ -124,6 +124,7 @@ async def test_a_hanging_receiver_takes_nothing_from_a_healthy_one(
     assert all(reason.startswith(("timeout", "connection")) for reason in reasons), reasons
 
 
+@pytest.mark.slow  # waits past a retry due in 1 s
 async def test_a_disabled_webhook_keeps_its_pending_deliveries_until_enabled(
     make_sandbox: Callable[..., SandboxServer],
     make_client: Callable[..., AsyncPancakeClient],

@@ -67,6 +67,7 @@ def test_every_operation_without_await(
         webhooks.get_by_id(created.id)
 
 
+@pytest.mark.slow  # real retry back-off
 def test_sync_retries_through_faults_and_a_lost_answer(
     sandbox: SandboxServer, sync_client: PancakeClient
 ) -> None:

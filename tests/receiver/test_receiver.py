@@ -294,7 +294,7 @@ async def test_a_claim_whose_worker_died_expires_after_the_lease(store: EventSto
     dead_worker = await store.claim(headers["webhook-id"], lease=0.3)  # and then it died
     assert dead_worker.state is ClaimState.CLAIMED
     assert (await receiver.handle(body, headers)).outcome is Outcome.IN_PROGRESS
-    await asyncio.sleep(0.45)
+    await asyncio.sleep(0.35)
     assert (await receiver.handle(body, headers)).outcome is Outcome.PROCESSED
     assert ran == [headers["webhook-id"]]
 

@@ -51,7 +51,7 @@ async def test_an_expired_claim_is_taken_over_and_the_old_worker_cannot_undo_it(
 ) -> None:
     dead = await store.claim("evt_lease", lease=0.2)
     assert dead.token is not None
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.25)
     taken = await store.claim("evt_lease", lease=30)
     assert taken.state is ClaimState.CLAIMED
     assert taken.token is not None
@@ -70,7 +70,7 @@ async def test_a_worker_whose_lease_ran_out_still_completes_when_no_one_took_ove
     # next delivery is a duplicate with every store (Redis forgets the expired claim's key).
     slow = await store.claim("evt_slow", lease=0.2)
     assert slow.token is not None
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.25)
     assert await store.complete("evt_slow", slow.token, retention=60) is True
     assert (await store.claim("evt_slow", lease=30)).state is ClaimState.DONE
     # Nor can a late complete overwrite a done mark, or a late release drop it.
@@ -84,7 +84,7 @@ async def test_a_done_mark_is_forgotten_after_the_retention(store: EventStore) -
     assert claim.token is not None
     assert await store.complete("evt_ret", claim.token, retention=0.2)
     assert (await store.claim("evt_ret", lease=30)).state is ClaimState.DONE
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.25)
     assert (await store.claim("evt_ret", lease=30)).state is ClaimState.CLAIMED
 
 
@@ -100,7 +100,7 @@ async def test_the_memory_store_forgets_what_expired_and_only_that() -> None:
     live = await store.claim("evt_live", lease=30)
     assert short.token is not None
     assert live.token is not None
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.25)
     again = await store.claim("evt_short", lease=30)
     assert again.state is ClaimState.CLAIMED
     await store.claim("evt_other", lease=30)  # any claim sweeps what expired

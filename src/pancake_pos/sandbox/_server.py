@@ -15,8 +15,10 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import logging
 import os
 import secrets
 import socket
@@ -39,6 +41,7 @@ from ._validation import BodyNotJSON, check_body
 __all__ = ["GRACEFUL_SHUTDOWN", "SandboxServer", "bind_socket", "serve"]
 
 _START_TIMEOUT = 30.0
+_uvicorn_logger = logging.getLogger("uvicorn.error")
 GRACEFUL_SHUTDOWN = 3
 """Seconds calls still running get to finish when the server stops; then they are cancelled."""
 
@@ -57,6 +60,69 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+class _PromptServer(uvicorn.Server):
+    """A uvicorn server that stops as soon as it is asked, not at its next tick.
+
+    uvicorn looks at `should_exit` every 0.1 s and, once stopping, waits a fixed 0.1 s and then
+    polls every 0.1 s for the connections and calls to finish. This server wakes its main loop at
+    once when `wake()` is called (from any thread) and polls every 10 ms while stopping. What
+    stopping does is unchanged: no new connections; idle keep-alive connections are closed; the
+    calls still running get `timeout_graceful_shutdown` seconds, then are cancelled; then the
+    app's shutdown runs.
+    """
+
+    _POLL = 0.01
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """Ask the server to stop now (safe from any thread)."""
+        self.should_exit = True
+        loop, woken = self._loop, self._woken
+        if loop is not None and woken is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: it stopped already
+                loop.call_soon_threadsafe(woken.set)
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._woken = asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await self._woken.wait()
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        state = self.server_state
+        try:
+            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                # uvicorn's state has no event to wait on: poll it, as uvicorn does (10x as often)
+                while (state.connections or state.tasks) and not self.force_exit:  # noqa: ASYNC110
+                    await asyncio.sleep(self._POLL)
+                for server in self.servers:
+                    await server.wait_closed()
+        except TimeoutError:
+            _uvicorn_logger.error(
+                "Cancel %s running task(s), timeout graceful shutdown exceeded", len(state.tasks)
+            )
+            for task in state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class ThreadedUvicorn:
@@ -78,7 +144,7 @@ class ThreadedUvicorn:
             server_header=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _PromptServer(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
         self._failure: BaseException | None = None
 
@@ -100,7 +166,7 @@ class ThreadedUvicorn:
 
     def stop(self) -> None:
         """Stop accepting, finish what is running, shut the app down, join the thread."""
-        self._server.should_exit = True
+        self._server.wake()
         self._thread.join(timeout=_START_TIMEOUT)
         self._socket.close()
         if self._failure is not None and not isinstance(self._failure, SystemExit):
@@ -111,7 +177,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class _AnnouncingServer(uvicorn.Server):
+class _AnnouncingServer(_PromptServer):
     """A uvicorn server that calls `on_ready` once it accepts connections."""
 
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
