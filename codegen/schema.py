@@ -96,7 +96,8 @@ def load_spec(path: Path) -> dict[str, Any]:
     """Read an OpenAPI document (YAML or JSON) into plain Python data."""
     try:
         with path.open(encoding="utf-8") as file:
-            spec = yaml.safe_load(file)
+            # libyaml's safe loader when PyYAML was built with it: the same data, ~8x faster.
+            spec = yaml.load(file, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise CodegenError(f"{path}: cannot read the API description: {exc}") from exc
     if not isinstance(spec, dict):
