@@ -5,7 +5,6 @@ receiver_replay.py against a sandbox whose deliveries failed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import json
 import logging
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,8 +24,8 @@ import pytest
 from pancake_pos._client import AsyncPancakeClient
 from pancake_pos.receiver import MemoryStore
 from pancake_pos.sandbox import SandboxServer
-from pancake_pos.sandbox._server import ThreadedUvicorn
 from pancake_pos.signing import build_headers, generate_secret
+from tests.receiver.receiving import serve_asgi
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 PATH = "/webhooks/pancake"
@@ -41,16 +39,6 @@ def load_example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    runner = ThreadedUvicorn(app, "127.0.0.1", 0)
-    runner.start()
-    try:
-        yield f"http://127.0.0.1:{runner.port}"
-    finally:
-        runner.stop()
 
 
 def signed(
@@ -82,7 +70,7 @@ def test_starlette_example_handles_once_logs_and_refuses_forgeries(
 ) -> None:
     example = load_example("receiver_starlette")
     caplog.set_level(logging.INFO, logger="receiver")
-    with serve(example.app) as url, httpx.Client(base_url=url) as http:
+    with serve_asgi(example.app) as url, httpx.Client(base_url=url) as http:
         body, headers = signed(secret, "msg_a")
         first = http.post(PATH, content=body, headers=headers)
         again = http.post(PATH, content=body, headers=headers)
@@ -116,7 +104,7 @@ def test_starlette_example_rotating_secrets(secret: str) -> None:
     example = load_example("receiver_starlette")
     old, new = generate_secret(), generate_secret()
     app = example.create_app([new, old], store=MemoryStore())
-    with serve(app) as url, httpx.Client(base_url=url) as http:
+    with serve_asgi(app) as url, httpx.Client(base_url=url) as http:
         for n, signer in enumerate([old, new, [new, old]]):
             body, headers = signed(signer, f"msg_{n}")
             assert http.post(PATH, content=body, headers=headers).status_code == 200

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from test_codegen import write_spec
 
 from codegen import CodegenError, generate, module_names
 from codegen.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT_DATA = ROOT / "src" / "pancake_pos" / "event_data.py"
-
-
-def write_spec(folder: Path, schemas: dict[str, Any]) -> Path:
-    spec = {
-        "openapi": "3.1.0",
-        "info": {"title": "Tiny API", "version": "0.1.0"},
-        "paths": {},
-        "components": {"schemas": schemas},
-    }
-    path = folder / "openapi" / "spec.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    return path
 
 
 PLAIN = {"type": "object", "properties": {"a": {"type": "string"}}}
